@@ -1,0 +1,2 @@
+//! A local identity-provider emulator (placeholder until the server lands).
+fn main() {}

@@ -1,0 +1,21 @@
+//! # tokenkeeper
+//!
+//! Keeps a web app or an edge worker logged in: performs the login and refresh
+//! requests against token endpoints, stores the tokens, refreshes them before
+//! they expire, and hands out valid `Authorization: Bearer` headers.
+//!
+//! ## Design choices
+//!
+//! - [`core`] is sans-IO: it builds requests, parses responses and decides
+//!   when to refresh, but never performs IO or reads a clock. Time is passed
+//!   in as [`core::time::UnixMillis`].
+//! - JS bindings live only in `js` and `platform::web`, compiled for wasm32
+//!   alone, so the host build and host tests prove the core is pure.
+
+pub mod core;
+
+#[cfg(target_arch = "wasm32")]
+mod js;
+
+/// The version of this crate, as published.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
