@@ -1,1 +1,110 @@
-fn main() {}
+//! Project tasks, run as `cargo xtask <task>` (the alias lives in `.cargo/config.toml`).
+//!
+//! | task    | what it does                                                        |
+//! |---------|---------------------------------------------------------------------|
+//! | `setup` | installs (idempotently) everything the other tasks need            |
+//! | `build` | builds the npm package into `pkg/` and prints its sizes             |
+//! | `test`  | setup, then every check and test suite, with one summary line       |
+//! | `demo`  | the demo page (arrives with `www/`)                                 |
+//! | `bench` | the benchmarks (arrive later)                                       |
+//!
+//! The xtask uses the standard library only: child processes do the work,
+//! Node's zlib measures compressed sizes.
+
+mod build;
+mod cmd;
+mod setup;
+mod sizes;
+mod test;
+mod toolchain;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Errors are messages for a human; every task prints them and exits non-zero.
+pub(crate) type Result<T = ()> = std::result::Result<T, String>;
+
+/// Where things are: the workspace root and the cargo target directory.
+#[derive(Debug, Clone)]
+pub(crate) struct Paths {
+    /// The workspace root (the directory holding the root `Cargo.toml`).
+    pub(crate) root: PathBuf,
+    /// `$CARGO_TARGET_DIR` when set (relative paths resolved against the
+    /// current directory, as cargo does), else `<root>/target`.
+    pub(crate) target: PathBuf,
+}
+
+impl Paths {
+    /// Locates the workspace from this crate's manifest directory.
+    fn detect() -> Self {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let target = match std::env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) if !dir.is_empty() => {
+                let dir = PathBuf::from(dir);
+                if dir.is_absolute() {
+                    dir
+                } else {
+                    std::env::current_dir().unwrap_or_default().join(dir)
+                }
+            }
+            _ => root.join("target"),
+        };
+        Self { root, target }
+    }
+
+    /// The directory where xtask keeps its own state and scratch files.
+    pub(crate) fn xtask_dir(&self) -> PathBuf {
+        self.target.join("xtask")
+    }
+
+    /// The npm package output directory.
+    pub(crate) fn pkg(&self) -> PathBuf {
+        self.root.join("pkg")
+    }
+}
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  setup   install the toolchain, wasm tools, Chromium and Node packages (idempotent)
+  build   build the npm package into pkg/ and print its sizes
+  test    setup, then fmt, clippy, host tests, wasm tests (Node + Chromium), package tests
+  demo    run the demo page
+  bench   run the benchmarks
+
+environment:
+  WASM_ROUTE=auto|rustup|debian   how setup gets a wasm32 standard library (default auto)
+  CARGO_TARGET_DIR                honoured for every build output";
+
+fn main() -> ExitCode {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    let paths = Paths::detect();
+    let result = match task.as_str() {
+        "setup" => setup::run(&paths).map(|_| ()),
+        "build" => build::run(&paths).map(|_| ()),
+        "test" => test::run(&paths),
+        "demo" => {
+            println!("`cargo xtask demo` arrives with the demo page (www/); nothing to run yet.");
+            Ok(())
+        }
+        "bench" => {
+            println!("`cargo xtask bench` arrives with the benchmarks; nothing to run yet.");
+            Ok(())
+        }
+        "" | "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown task `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,8 @@
+// Entry for Node.js and Deno (`node`, `deno`): reads the module from disk
+// next to this file and instantiates it synchronously at import time.
+import { readFileSync } from 'node:fs';
+import { initSync } from './tokenkeeper.js';
+
+initSync({ module: readFileSync(new URL('./tokenkeeper_bg.wasm', import.meta.url)) });
+
+export * from './tokenkeeper.js';

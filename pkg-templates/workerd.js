@@ -1,0 +1,10 @@
+// Entry for Cloudflare Workers / workerd (`workerd`, `worker`): the runtime
+// (and wrangler's bundler) hands an imported `.wasm` over as a compiled
+// `WebAssembly.Module`, so nothing is fetched and no code runs at global
+// scope beyond instantiation.
+import wasm from './tokenkeeper_bg.wasm';
+import { initSync } from './tokenkeeper.js';
+
+initSync({ module: wasm });
+
+export * from './tokenkeeper.js';

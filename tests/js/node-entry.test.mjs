@@ -1,0 +1,36 @@
+// Smoke tests of the built package (`cargo xtask build` → pkg/), imported by
+// path the way Node resolves it: pkg/package.json's `exports`, `node` condition.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, existsSync } from 'node:fs';
+
+const pkgDir = new URL('../../pkg/', import.meta.url);
+const manifest = JSON.parse(readFileSync(new URL('package.json', pkgDir), 'utf8'));
+const cargoVersion = readFileSync(new URL('../../Cargo.toml', import.meta.url), 'utf8')
+  .match(/^\[package\][^[]*?^version\s*=\s*"([^"]+)"/m)[1];
+
+test('package.json carries the crate version', () => {
+  assert.equal(manifest.version, cargoVersion);
+});
+
+test('every file named in exports exists, with types first in each condition', () => {
+  const walk = (node) => {
+    if (typeof node === 'string') {
+      assert.ok(existsSync(new URL(node, pkgDir)), `${node} is missing`);
+      return;
+    }
+    const keys = Object.keys(node);
+    if (keys.includes('types')) assert.equal(keys[0], 'types', `types first in ${keys}`);
+    Object.values(node).forEach(walk);
+  };
+  walk(manifest.exports);
+});
+
+test('the node entry imports by path and calls into the module', async () => {
+  const mod = await import(new URL(manifest.exports['.'].node.default, pkgDir));
+  assert.equal(mod.version(), cargoVersion);
+  assert.equal(mod.timerDelay(10, 5), 0);
+  assert.equal(mod.timerDelay(0, 1500), 1500);
+  assert.equal(mod.timerDelay(0, Number.MAX_SAFE_INTEGER), 2 ** 31 - 1);
+  assert.equal(mod.timerDelay(Number.NaN, 100), 100);
+});

@@ -1,0 +1,308 @@
+//! `cargo xtask setup`: installs what the project needs, idempotently.
+//!
+//! Every step first checks (versions, stamps, dpkg status) and only installs
+//! what is missing, so a second run takes seconds. Each step prints one
+//! line; a failing step names itself and shows the tail of the command's output.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use crate::toolchain::{self, DEBIAN_TOOLCHAIN, Route, Toolchain};
+use crate::{Paths, Result, cmd};
+
+/// The wasm-pack release installed by setup.
+const WASM_PACK_VERSION: &str = "0.15.1";
+/// Browser, driver and fonts for the headless Chromium tests.
+const BROWSER_PACKAGES: &[&str] = &["chromium", "chromium-driver", "fonts-liberation"];
+/// The oldest Node major the package and its tests target.
+const MIN_NODE_MAJOR: u32 = 20;
+/// Written into `node_modules/` after `npm ci`: a hash of the lockfile and Node version.
+const NPM_STAMP: &str = "node_modules/.xtask-lock-stamp";
+/// Seconds `rustup target add` may take before the Debian route is used.
+const DEFAULT_RUSTUP_TIMEOUT: u32 = 20;
+
+/// State shared by the steps of one setup run.
+struct Setup<'a> {
+    paths: &'a Paths,
+    /// `apt-get update` runs at most once, and only when something is installed.
+    apt_updated: bool,
+}
+
+/// Runs every step; returns the toolchain chosen for wasm32 work.
+pub(crate) fn run(paths: &Paths) -> Result<Toolchain> {
+    let mut setup = Setup {
+        paths,
+        apt_updated: false,
+    };
+    let toolchain = step("rust toolchain", || setup.toolchain())?;
+    toolchain::remember(paths, &toolchain)?;
+    step("wasm-pack", || setup.wasm_pack())?;
+    step("wasm-bindgen-cli", || setup.wasm_bindgen())?;
+    step("chromium", || setup.browser())?;
+    step("node packages", || setup.node_packages())?;
+    Ok(toolchain)
+}
+
+/// Runs one step, printing `setup: <name>: <outcome>` or naming the step in the error.
+fn step<T>(name: &str, f: impl FnOnce() -> Result<(T, String)>) -> Result<T> {
+    match f() {
+        Ok((value, outcome)) => {
+            println!("setup: {name:<17} {outcome}");
+            Ok(value)
+        }
+        Err(why) => Err(format!("setup step `{name}` failed: {why}")),
+    }
+}
+
+/// Progress line for a slow action inside a step.
+fn doing(what: &str) {
+    println!("setup:   … {what}");
+}
+
+impl Setup<'_> {
+    /// Route detection: active toolchain with the target → linked `debian`
+    /// toolchain → `rustup target add` with a timeout → Debian route.
+    fn toolchain(&mut self) -> Result<(Toolchain, String)> {
+        let route = Route::from_env()?;
+        let active = toolchain::active();
+        if route != Route::Debian {
+            if active.has_wasm_std() {
+                let note = format!(
+                    "{} has the wasm32 std ({})",
+                    active.name(),
+                    active.version()
+                );
+                return Ok((active, note));
+            }
+            if route == Route::Auto && toolchain::debian_linked() {
+                return self.debian_toolchain("linked earlier");
+            }
+            let secs = std::env::var("RUSTUP_TARGET_TIMEOUT")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(DEFAULT_RUSTUP_TIMEOUT);
+            doing(&format!(
+                "rustup target add {} for {} (at most {secs} s)",
+                toolchain::WASM_TARGET,
+                active.name()
+            ));
+            match toolchain::rustup_target_add(&active, secs) {
+                Ok(()) if active.has_wasm_std() => {
+                    let note = format!("{} got the wasm32 std from rustup", active.name());
+                    return Ok((active, note));
+                }
+                Ok(()) => return Err("rustup target add succeeded but no libstd appeared".into()),
+                Err(e) if route == Route::Rustup => return Err(e),
+                Err(_) => doing("rustup could not add the target; taking the Debian route"),
+            }
+        }
+        self.debian_toolchain("Debian route")
+    }
+
+    /// Debian route: apt packages, wasm32 std (rebuilt when the stamp does
+    /// not match `rustc -vV`), rustup link. rustup's default is left alone.
+    fn debian_toolchain(&mut self, why: &str) -> Result<(Toolchain, String)> {
+        self.apt_install(toolchain::DEBIAN_PACKAGES)?;
+        if !toolchain::debian_std_current() {
+            doing("building the wasm32 std with Debian's rustc (about a minute)");
+            toolchain::build_debian_std(self.paths)?;
+        }
+        if !toolchain::debian_links_ok() {
+            doing("linking /opt/rust-debian into rustup as `debian`");
+            toolchain::link_debian()?;
+        }
+        let debian = Toolchain(Some(DEBIAN_TOOLCHAIN.into()));
+        if !debian.has_wasm_std() {
+            return Err("the debian toolchain still has no wasm32 std".into());
+        }
+        let note = format!("{DEBIAN_TOOLCHAIN} ({why}; {})", debian.version());
+        Ok((debian, note))
+    }
+
+    /// `wasm-pack` at [`WASM_PACK_VERSION`].
+    fn wasm_pack(&mut self) -> Result<((), String)> {
+        if tool_version("wasm-pack").as_deref() == Some(WASM_PACK_VERSION) {
+            return Ok(((), format!("{WASM_PACK_VERSION} present")));
+        }
+        doing(&format!(
+            "cargo install wasm-pack {WASM_PACK_VERSION} --locked (a few minutes)"
+        ));
+        cmd::output(cargo_install().args([
+            "wasm-pack",
+            "--version",
+            WASM_PACK_VERSION,
+            "--locked",
+        ]))?;
+        Ok(((), format!("{WASM_PACK_VERSION} installed")))
+    }
+
+    /// `wasm-bindgen` and `wasm-bindgen-test-runner` at the version in `Cargo.lock`.
+    fn wasm_bindgen(&mut self) -> Result<((), String)> {
+        let version = toolchain::locked_wasm_bindgen(self.paths)?;
+        let present = ["wasm-bindgen", "wasm-bindgen-test-runner"]
+            .iter()
+            .all(|t| tool_version(t).as_deref() == Some(version.as_str()));
+        if present {
+            return Ok(((), format!("{version} present (matches Cargo.lock)")));
+        }
+        doing(&format!(
+            "cargo install wasm-bindgen-cli {version} (a few minutes)"
+        ));
+        let install = |locked: bool| {
+            let mut c = cargo_install();
+            c.args(["wasm-bindgen-cli", "--version", &version]);
+            if locked {
+                c.arg("--locked");
+            }
+            cmd::output(&mut c)
+        };
+        // Its own lockfile may pin crates the reachable registry lacks.
+        if let Err(e) = install(true) {
+            let first = e.lines().last().unwrap_or_default().trim().to_owned();
+            doing(&format!("--locked failed ({first}); retrying without it"));
+            install(false)?;
+        }
+        Ok(((), format!("{version} installed")))
+    }
+
+    /// Chromium, chromedriver and fonts from apt.
+    fn browser(&mut self) -> Result<((), String)> {
+        let note = self.apt_install(BROWSER_PACKAGES)?;
+        if !Path::new("/usr/bin/chromedriver").exists() {
+            return Err("/usr/bin/chromedriver is missing after installing chromium-driver".into());
+        }
+        Ok(((), note))
+    }
+
+    /// `npm ci` unless `node_modules` already matches `package-lock.json`.
+    fn node_packages(&mut self) -> Result<((), String)> {
+        let node = cmd::output(Command::new("node").arg("--version"))
+            .map_err(|e| format!("Node.js ≥ {MIN_NODE_MAJOR} is required: {e}"))?;
+        let node = node.trim().to_owned();
+        let major: u32 = node
+            .trim_start_matches('v')
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0);
+        if major < MIN_NODE_MAJOR {
+            return Err(format!(
+                "Node.js ≥ {MIN_NODE_MAJOR} is required, found {node}"
+            ));
+        }
+        let root = &self.paths.root;
+        let lock_path = root.join("package-lock.json");
+        let lock =
+            fs::read(&lock_path).map_err(|e| format!("reading {}: {e}", lock_path.display()))?;
+        let stamp = format!("{:016x} {node}", fnv1a(&lock));
+        let stamp_path = root.join(NPM_STAMP);
+        let wasm_opt = root.join("node_modules/.bin/wasm-opt");
+        if fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp) && wasm_opt.exists() {
+            return Ok((
+                (),
+                format!("node_modules matches package-lock.json (node {node})"),
+            ));
+        }
+        doing("npm ci");
+        cmd::output(
+            Command::new("npm")
+                .current_dir(root)
+                .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+                .args(["ci", "--no-audit", "--no-fund"]),
+        )?;
+        if !wasm_opt.exists() {
+            return Err(format!("{} missing after npm ci", wasm_opt.display()));
+        }
+        fs::write(&stamp_path, stamp)
+            .map_err(|e| format!("writing {}: {e}", stamp_path.display()))?;
+        Ok((
+            (),
+            format!("installed from package-lock.json (node {node})"),
+        ))
+    }
+
+    /// Installs the Debian packages that are not installed yet (no
+    /// recommends); `apt-get update` first, once per run.
+    fn apt_install(&mut self, packages: &[&str]) -> Result<String> {
+        let missing = missing_debs(packages);
+        if missing.is_empty() {
+            return Ok(format!("{} installed", packages.join(", ")));
+        }
+        if !self.apt_updated {
+            doing("apt-get update");
+            cmd::output(apt().arg("update"))?;
+            self.apt_updated = true;
+        }
+        doing(&format!("apt-get install {}", missing.join(" ")));
+        cmd::output(
+            apt()
+                .args(["install", "-y", "--no-install-recommends"])
+                .args(&missing),
+        )?;
+        let still = missing_debs(packages);
+        if !still.is_empty() {
+            return Err(format!("still not installed: {}", still.join(", ")));
+        }
+        Ok(format!("installed {}", missing.join(", ")))
+    }
+}
+
+/// `apt-get` without prompts.
+fn apt() -> Command {
+    let mut c = Command::new("apt-get");
+    c.env("DEBIAN_FRONTEND", "noninteractive");
+    c
+}
+
+/// The packages among `packages` that dpkg does not report as installed.
+fn missing_debs(packages: &[&str]) -> Vec<String> {
+    // dpkg-query exits non-zero when a package is unknown; the listing is still usable.
+    let listing = Command::new("dpkg-query")
+        .args(["-W", "-f=${Package} ${db:Status-Abbrev}\n"])
+        .args(packages)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    packages
+        .iter()
+        .filter(|p| {
+            !listing.lines().any(|l| {
+                let mut words = l.split_whitespace();
+                words.next() == Some(**p) && words.next() == Some("ii")
+            })
+        })
+        .map(|p| (*p).to_owned())
+        .collect()
+}
+
+/// `cargo install` with the active toolchain, outside our target dir.
+fn cargo_install() -> Command {
+    let mut c = Command::new("cargo");
+    c.env_remove("CARGO_TARGET_DIR").arg("install");
+    c
+}
+
+/// The version a `<tool> --version` prints (`wasm-pack 0.15.1` → `0.15.1`).
+fn tool_version(tool: &str) -> Option<String> {
+    let out = cmd::output(Command::new(tool).arg("--version")).ok()?;
+    out.split_whitespace().nth(1).map(str::to_owned)
+}
+
+/// 64-bit FNV-1a: a change detector for the lockfile stamp, not a security hash.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fnv1a;
+
+    #[test]
+    fn fnv1a_matches_reference_values() {
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+}

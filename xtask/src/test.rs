@@ -1,0 +1,279 @@
+//! `cargo xtask test`: setup, then every check and test suite.
+//!
+//! Suites form one list ([`suites`]); a later suite (devserver, Playwright
+//! e2e, workerd, Deno) is one more entry. Every suite runs even after a
+//! failure. Test runners' counts are parsed from their output; a check
+//! (fmt, clippy, the package build) counts as one test. The last line is
+//! always `N passed, M failed`.
+
+use std::process::ExitStatus;
+use std::time::Instant;
+
+use crate::toolchain::{Toolchain, WASM_TARGET};
+use crate::{Paths, Result, build, cmd, setup};
+
+/// Where the wasm-bindgen test runner finds chromedriver (from `chromium-driver`).
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// What a suite needs to run.
+struct Ctx<'a> {
+    paths: &'a Paths,
+    toolchain: Toolchain,
+}
+
+/// One entry of the suite list.
+struct Suite {
+    /// Shown in the summary.
+    name: &'static str,
+    /// Runs the suite; its output is shown live.
+    run: fn(&Ctx<'_>) -> Outcome,
+}
+
+/// The counts of one suite.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Outcome {
+    passed: u32,
+    failed: u32,
+    /// Why the suite failed beyond its counts (crash, no tests, …).
+    note: Option<String>,
+}
+
+impl Outcome {
+    /// A check that passed or failed as a whole.
+    fn check(result: Result) -> Self {
+        match result {
+            Ok(()) => Self {
+                passed: 1,
+                ..Self::default()
+            },
+            Err(why) => Self {
+                failed: 1,
+                note: Some(why),
+                ..Self::default()
+            },
+        }
+    }
+
+    /// A test runner's result: its parsed counts, plus one failure when it
+    /// exited non-zero without reporting one, or reported no test at all.
+    fn runner(run: Result<(ExitStatus, String)>, parse: fn(&str) -> (u32, u32)) -> Self {
+        let (status, output) = match run {
+            Ok(done) => done,
+            Err(why) => return Self::check(Err(why)),
+        };
+        let (passed, mut failed) = parse(&output);
+        let mut note = None;
+        if !status.success() && failed == 0 {
+            failed = 1;
+            note = Some(format!(
+                "exited with {status} without a failed test (build error?)"
+            ));
+        } else if passed + failed == 0 {
+            failed = 1;
+            note = Some("ran no test".into());
+        }
+        Self {
+            passed,
+            failed,
+            note,
+        }
+    }
+}
+
+/// Every suite, in order.
+fn suites() -> Vec<Suite> {
+    vec![
+        Suite {
+            name: "fmt",
+            run: |c| {
+                let mut cargo = c.toolchain.cargo(c.paths);
+                Outcome::check(cmd::stream(cargo.args(["fmt", "--all", "--check"])))
+            },
+        },
+        Suite {
+            name: "clippy (host)",
+            run: |c| {
+                let mut cargo = c.toolchain.cargo(c.paths);
+                cargo.args([
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]);
+                Outcome::check(cmd::stream(&mut cargo))
+            },
+        },
+        Suite {
+            name: "clippy (wasm32)",
+            run: |c| {
+                let mut cargo = c.toolchain.cargo(c.paths);
+                cargo.args([
+                    "clippy",
+                    "-p",
+                    "tokenkeeper",
+                    "--lib",
+                    "--target",
+                    WASM_TARGET,
+                ]);
+                cargo.args(["--", "-D", "warnings"]);
+                Outcome::check(cmd::stream(&mut cargo))
+            },
+        },
+        Suite {
+            name: "host tests",
+            run: |c| {
+                let mut cargo = c.toolchain.cargo(c.paths);
+                cargo.args(["test", "--workspace"]);
+                Outcome::runner(cmd::tee(&mut cargo), cargo_counts)
+            },
+        },
+        Suite {
+            name: "wasm tests (Node + Chromium)",
+            run: |c| {
+                let mut cargo = c.toolchain.cargo(c.paths);
+                cargo
+                    .args(["test", "-p", "tokenkeeper", "--target", WASM_TARGET])
+                    .args(["--test", "wasm_node", "--test", "wasm_browser"])
+                    .env("CHROMEDRIVER", CHROMEDRIVER)
+                    .env(
+                        "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
+                        c.paths.root.join("webdriver.json"),
+                    );
+                Outcome::runner(cmd::tee(&mut cargo), cargo_counts)
+            },
+        },
+        Suite {
+            name: "package build",
+            run: |c| Outcome::check(build::run(c.paths).map(|_| ())),
+        },
+        Suite {
+            name: "package in Node (tests/js)",
+            run: |c| {
+                let mut node = std::process::Command::new("node");
+                node.current_dir(&c.paths.root)
+                    .args(["--test", "tests/js/"]);
+                Outcome::runner(cmd::tee(&mut node), node_counts)
+            },
+        },
+    ]
+}
+
+/// Runs setup and every suite; errors when anything failed.
+pub(crate) fn run(paths: &Paths) -> Result {
+    let mut results: Vec<(&str, Outcome, f64)> = Vec::new();
+    let started = Instant::now();
+    match setup::run(paths) {
+        Ok(toolchain) => {
+            let ctx = Ctx { paths, toolchain };
+            println!(
+                "test: toolchain {} ({})",
+                ctx.toolchain.name(),
+                ctx.toolchain.version()
+            );
+            for suite in suites() {
+                println!("\n==> {}", suite.name);
+                let t = Instant::now();
+                let outcome = (suite.run)(&ctx);
+                results.push((suite.name, outcome, t.elapsed().as_secs_f64()));
+            }
+        }
+        Err(why) => results.push((
+            "setup",
+            Outcome::check(Err(why)),
+            started.elapsed().as_secs_f64(),
+        )),
+    }
+
+    println!("\nsummary:");
+    let (mut passed, mut failed) = (0, 0);
+    for (name, o, secs) in &results {
+        let mark = if o.failed == 0 { "ok  " } else { "FAIL" };
+        let note = o.note.as_deref().map(first_line).unwrap_or_default();
+        println!(
+            "  {mark} {name:<30} {:>4} passed {:>3} failed {secs:>6.1} s  {note}",
+            o.passed, o.failed
+        );
+        passed += o.passed;
+        failed += o.failed;
+    }
+    println!("  total {:.0} s", started.elapsed().as_secs_f64());
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 {
+        Ok(())
+    } else {
+        // The summary above already says what failed; exit non-zero quietly.
+        std::process::exit(1)
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+/// Sums cargo's and wasm-bindgen-test-runner's `test result: … N passed; M failed` lines.
+fn cargo_counts(output: &str) -> (u32, u32) {
+    let (mut passed, mut failed) = (0, 0);
+    for line in output.lines() {
+        let Some(rest) = line.trim().strip_prefix("test result:") else {
+            continue;
+        };
+        for part in rest.split(';') {
+            let words: Vec<&str> = part.split_whitespace().collect();
+            let count = |label: &str| {
+                words
+                    .windows(2)
+                    .find(|w| w[1] == label)
+                    .and_then(|w| w[0].parse::<u32>().ok())
+            };
+            if let Some(n) = count("passed") {
+                passed += n;
+            }
+            if let Some(n) = count("failed") {
+                failed += n;
+            }
+        }
+    }
+    (passed, failed)
+}
+
+/// Reads `node --test`'s TAP summary (`# pass N`, `# fail M`).
+fn node_counts(output: &str) -> (u32, u32) {
+    let value = |label: &str| {
+        output
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix(label))
+            .filter_map(|n| n.trim().parse::<u32>().ok())
+            .next_back()
+            .unwrap_or(0)
+    };
+    (value("# pass "), value("# fail "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_cargo_and_wasm_bindgen_results() {
+        let out = "running 2 tests\n\
+            test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n\
+            test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 filtered out; finished in 0.04s\n";
+        assert_eq!(cargo_counts(out), (5, 1));
+        assert_eq!(cargo_counts("error[E0425]: cannot find value"), (0, 0));
+    }
+
+    #[test]
+    fn parses_node_tap_summary() {
+        let out = "TAP version 13\nok 1 - imports\n1..2\n# tests 2\n# pass 2\n# fail 0\n";
+        assert_eq!(node_counts(out), (2, 0));
+    }
+
+    #[test]
+    fn a_runner_that_ran_nothing_fails() {
+        let ok = std::process::Command::new("true").status().unwrap();
+        let outcome = Outcome::runner(Ok((ok, String::new())), node_counts);
+        assert_eq!((outcome.passed, outcome.failed), (0, 1));
+    }
+}
