@@ -29,6 +29,9 @@ const WASM_FEATURES: &[&str] = &[
 /// Builds the package into `pkg/` and returns its directory.
 pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
     let toolchain = toolchain::for_wasm(paths)?;
+    // A failed build must not leave an older package behind to be tested.
+    let pkg = paths.pkg();
+    let _ = fs::remove_dir_all(&pkg);
     println!(
         "build: cargo build --release --target {WASM_TARGET} ({})",
         toolchain.version()
@@ -61,7 +64,6 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
             .arg(&linked),
     )?;
 
-    let pkg = paths.pkg();
     recreate(&pkg)?;
     let wasm_name = format!("{CRATE}_bg.wasm");
     for name in [
