@@ -1,0 +1,464 @@
+//! Configuration as endpoint profiles, not forks: one OAuth 2.0 token
+//! endpoint profile and one custom JSON profile, plus a refresh policy.
+//!
+//! Every type derives `Deserialize` with camelCase names, so the JS layer can
+//! feed a JS options object straight in:
+//!
+//! ```json
+//! { "profile": { "kind": "oauth2", "tokenUrl": "https://as.example/token",
+//!                "clientId": "app", "clientSecret": "…", "clientAuth": "basic",
+//!                "scope": "api", "extraParams": { "audience": "x" } },
+//!   "refresh": { "leadFraction": 0.2 } }
+//! ```
+//!
+//! [`Config::validate`] rejects an invalid configuration with a message that
+//! names the field; [`crate::core::session::Session::new`] calls it.
+
+use super::error::Error;
+use super::secret::ClientSecret;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The whole core configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Config {
+    /// The token endpoint profile.
+    pub profile: Profile,
+    /// When to refresh and how to back off.
+    #[serde(default)]
+    pub refresh: RefreshPolicy,
+    /// Allows `http:` endpoints on hosts other than loopback (development
+    /// only; RFC 6749 §3.2 requires TLS).
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+}
+
+/// Which token endpoint dialect to speak.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Profile {
+    /// An RFC 6749 token endpoint (`"kind": "oauth2"`).
+    #[serde(rename = "oauth2")]
+    OAuth2(OAuth2Profile),
+    /// A custom JSON login/refresh API (`"kind": "json"`).
+    #[serde(rename = "json")]
+    Json(JsonProfile),
+}
+
+/// An OAuth 2.0 token endpoint (RFC 6749 §3.2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OAuth2Profile {
+    /// The token endpoint (RFC 6749 §3.2): absolute, https (http only on
+    /// loopback), no fragment, no user info.
+    pub token_url: String,
+    /// The client identifier (RFC 6749 §2.2).
+    pub client_id: String,
+    /// The client secret for confidential clients (RFC 6749 §2.3.1).
+    #[serde(default)]
+    pub client_secret: Option<ClientSecret>,
+    /// How to authenticate the client; defaults to `basic` with a secret and
+    /// `none` without.
+    #[serde(default)]
+    pub client_auth: Option<ClientAuth>,
+    /// The scope to request at login (RFC 6749 §3.3); never sent on refresh.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Extra form parameters for every token request (e.g. `audience`);
+    /// they cannot repeat a parameter the grant sets.
+    #[serde(default)]
+    pub extra_params: BTreeMap<String, String>,
+    /// The revocation endpoint (RFC 7009 §2), used on logout.
+    #[serde(default)]
+    pub revocation_url: Option<String>,
+    /// The authorization endpoint (RFC 6749 §3.1), for the code flow.
+    #[serde(default)]
+    pub authorization_url: Option<String>,
+    /// The redirect URI (RFC 6749 §3.1.2), for the code flow.
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+}
+
+/// Client authentication at the token endpoint (RFC 6749 §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientAuth {
+    /// HTTP Basic with id and secret form-urlencoded first (RFC 6749
+    /// §2.3.1, Appendix B).
+    Basic,
+    /// HTTP Basic with the raw id and secret, for servers that do not
+    /// decode (interop; the id must not contain `:`).
+    BasicPlain,
+    /// `client_id` and `client_secret` in the request body (RFC 6749 §2.3.1).
+    Post,
+    /// A public client: `client_id` in the body, no secret (RFC 6749 §2.1).
+    None,
+}
+
+/// A custom JSON login and refresh API (e.g. `X-API-Key` plus
+/// `{username,password}` → `{accessToken,refreshToken}`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JsonProfile {
+    /// The login endpoint.
+    pub login_url: String,
+    /// The refresh endpoint.
+    pub refresh_url: String,
+    /// Static headers sent on login and refresh only (e.g. `X-API-Key`).
+    #[serde(default)]
+    pub headers: StaticHeaders,
+    /// Request and response member names.
+    #[serde(default)]
+    pub fields: JsonFields,
+    /// Sends `Authorization: Bearer <access token>` on refresh (default
+    /// true), even when that token has expired.
+    #[serde(default = "yes")]
+    pub bearer_on_refresh: bool,
+    /// Each refresh token can be used once (default true): a refresh answer
+    /// without a new one leaves the session non-refreshable.
+    #[serde(default = "yes")]
+    pub single_use_refresh_token: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Headers a JSON profile sends verbatim. `Debug` shows names only: values
+/// such as API keys are secrets.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct StaticHeaders(pub BTreeMap<String, String>);
+
+impl fmt::Debug for StaticHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|k| (k, "[redacted]")))
+            .finish()
+    }
+}
+
+/// Member names of a JSON profile's requests and responses.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct JsonFields {
+    /// Login request: the user name member (`username`).
+    pub username: String,
+    /// Login request: the password member (`password`).
+    pub password: String,
+    /// Refresh request and both responses: the refresh token member
+    /// (`refreshToken`).
+    pub refresh_token: String,
+    /// Responses: the access token member (`accessToken`).
+    pub access_token: String,
+    /// Responses: the lifetime in seconds (`expiresIn`); when absent, the
+    /// access token's JWT `exp` is read.
+    pub expires_in: String,
+    /// Responses: the refresh token's lifetime in seconds
+    /// (`refreshExpiresIn`).
+    pub refresh_expires_in: String,
+}
+
+impl Default for JsonFields {
+    fn default() -> Self {
+        Self {
+            username: "username".into(),
+            password: "password".into(),
+            refresh_token: "refreshToken".into(),
+            access_token: "accessToken".into(),
+            expires_in: "expiresIn".into(),
+            refresh_expires_in: "refreshExpiresIn".into(),
+        }
+    }
+}
+
+/// When to refresh and how to retry. All durations in milliseconds.
+///
+/// The refresh is due at `expires_at − clamp(leadFraction × lifetime,
+/// minLeadMs, maxLeadMs) − jitter`, never sooner than `minIntervalMs` after
+/// the tokens arrived.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct RefreshPolicy {
+    /// Share of the lifetime to refresh ahead (0–1; default 0.2).
+    pub lead_fraction: f64,
+    /// Least lead time (default 5 s).
+    pub min_lead_ms: u64,
+    /// Most lead time (default 5 min).
+    pub max_lead_ms: u64,
+    /// Largest random extra lead, spreading tabs apart (default 5 s).
+    pub max_jitter_ms: u64,
+    /// Least time between two refreshes (default 5 s): no refresh storm
+    /// even when `expires_in` is 0.
+    pub min_interval_ms: u64,
+    /// First retry delay after a transient failure (default 1 s).
+    pub backoff_base_ms: u64,
+    /// Longest retry delay (default 60 s).
+    pub backoff_max_ms: u64,
+    /// Cap on a server's `Retry-After` (default 3600 s).
+    pub retry_after_max_ms: u64,
+}
+
+impl Default for RefreshPolicy {
+    fn default() -> Self {
+        Self {
+            lead_fraction: 0.2,
+            min_lead_ms: 5_000,
+            max_lead_ms: 300_000,
+            max_jitter_ms: 5_000,
+            min_interval_ms: 5_000,
+            backoff_base_ms: 1_000,
+            backoff_max_ms: 60_000,
+            retry_after_max_ms: 3_600_000,
+        }
+    }
+}
+
+/// Form parameters that grants set themselves (RFC 6749 §4, §6, RFC 7636).
+const RESERVED_PARAMS: &[&str] = &[
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "username",
+    "password",
+    "refresh_token",
+    "scope",
+    "code",
+    "code_verifier",
+    "redirect_uri",
+];
+
+/// Headers the client sets itself, or that a browser forbids.
+const RESERVED_HEADERS: &[&str] = &[
+    "authorization",
+    "content-type",
+    "content-length",
+    "accept",
+    "host",
+    "cookie",
+];
+
+impl Config {
+    /// Checks every field; the error names the first invalid one.
+    pub fn validate(&self) -> Result<(), Error> {
+        let http = self.allow_insecure_http;
+        match &self.profile {
+            Profile::OAuth2(p) => p.validate(http)?,
+            Profile::Json(p) => p.validate(http)?,
+        }
+        self.refresh.validate()
+    }
+}
+
+impl OAuth2Profile {
+    /// The client authentication in effect: the configured one, else `basic`
+    /// with a secret and `none` without.
+    #[must_use]
+    pub fn client_auth(&self) -> ClientAuth {
+        match (self.client_auth, &self.client_secret) {
+            (Some(a), _) => a,
+            (None, Some(_)) => ClientAuth::Basic,
+            (None, None) => ClientAuth::None,
+        }
+    }
+
+    fn validate(&self, http: bool) -> Result<(), Error> {
+        check_url("tokenUrl", &self.token_url, http)?;
+        for (field, url) in [
+            ("revocationUrl", &self.revocation_url),
+            ("authorizationUrl", &self.authorization_url),
+        ] {
+            if let Some(url) = url {
+                check_url(field, url, http)?;
+            }
+        }
+        if let Some(uri) = &self.redirect_uri {
+            check_text("redirectUri", uri)?;
+        }
+        check_text("clientId", &self.client_id)?;
+        let auth = self.client_auth();
+        match (&self.client_secret, auth) {
+            (Some(_), ClientAuth::None) => {
+                return Err(Error::config("clientSecret", "must not be set with clientAuth \"none\""));
+            }
+            (Some(s), _) if s.secret().is_empty() => {
+                return Err(Error::config("clientSecret", "must not be empty"));
+            }
+            (None, ClientAuth::Basic | ClientAuth::BasicPlain | ClientAuth::Post) => {
+                return Err(Error::config("clientSecret", "is required by this clientAuth"));
+            }
+            _ => {}
+        }
+        if auth == ClientAuth::BasicPlain && self.client_id.contains(':') {
+            return Err(Error::config("clientId", "must not contain \":\" with clientAuth \"basic-plain\""));
+        }
+        if let Some(scope) = &self.scope {
+            check_scope(scope)?;
+        }
+        for (k, v) in &self.extra_params {
+            if k.is_empty() || v.is_empty() {
+                return Err(Error::config("extraParams", "must not hold an empty name or value"));
+            }
+            if RESERVED_PARAMS.contains(&k.as_str()) {
+                return Err(Error::config("extraParams", "must not repeat a parameter the grant sets"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl JsonProfile {
+    fn validate(&self, http: bool) -> Result<(), Error> {
+        check_url("loginUrl", &self.login_url, http)?;
+        check_url("refreshUrl", &self.refresh_url, http)?;
+        for (name, value) in &self.headers.0 {
+            if name.is_empty() || !name.bytes().all(is_tchar) {
+                return Err(Error::config("headers", "names must be HTTP tokens (RFC 9110 §5.6.2)"));
+            }
+            if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+                return Err(Error::config("headers", "must not set a header the client sets"));
+            }
+            if !value.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) {
+                return Err(Error::config("headers", "values must be visible ASCII"));
+            }
+        }
+        let f = &self.fields;
+        let names = [
+            ("fields.username", &f.username),
+            ("fields.password", &f.password),
+            ("fields.refreshToken", &f.refresh_token),
+            ("fields.accessToken", &f.access_token),
+            ("fields.expiresIn", &f.expires_in),
+            ("fields.refreshExpiresIn", &f.refresh_expires_in),
+        ];
+        for (field, name) in names {
+            if name.is_empty() {
+                return Err(Error::config(field, "must not be empty"));
+            }
+        }
+        if f.username == f.password {
+            return Err(Error::config("fields.password", "must differ from fields.username"));
+        }
+        let response = [&f.access_token, &f.refresh_token, &f.expires_in, &f.refresh_expires_in];
+        for (i, a) in response.iter().enumerate() {
+            if response[i + 1..].contains(a) {
+                return Err(Error::config("fields", "response member names must be distinct"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RefreshPolicy {
+    fn validate(&self) -> Result<(), Error> {
+        if !(0.0..=1.0).contains(&self.lead_fraction) {
+            return Err(Error::config("refresh.leadFraction", "must be a number from 0 to 1"));
+        }
+        if self.min_lead_ms > self.max_lead_ms {
+            return Err(Error::config("refresh.minLeadMs", "must not exceed refresh.maxLeadMs"));
+        }
+        if self.backoff_base_ms == 0 || self.backoff_base_ms > self.backoff_max_ms {
+            return Err(Error::config(
+                "refresh.backoffBaseMs",
+                "must be at least 1 and not exceed refresh.backoffMaxMs",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// RFC 9110 §5.6.2 `tchar`.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Non-empty visible ASCII (RFC 6749 §2.2 leaves ids opaque; we keep them
+/// printable so they are safe in a header and a form).
+fn check_text(field: &'static str, value: &str) -> Result<(), Error> {
+    if value.is_empty() || value.chars().any(char::is_control) {
+        return Err(Error::config(field, "must be non-empty text without control characters"));
+    }
+    Ok(())
+}
+
+/// RFC 6749 §3.3: space-delimited NQCHAR tokens.
+fn check_scope(scope: &str) -> Result<(), Error> {
+    let ok = scope
+        .bytes()
+        .all(|b| b == b' ' || (b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)));
+    if !ok {
+        return Err(Error::config("scope", "must be space-separated scope tokens (RFC 6749 §3.3)"));
+    }
+    Ok(())
+}
+
+/// An endpoint URL: absolute `https:` (`http:` only on a loopback host or
+/// with `allow_http`), ASCII without spaces or controls, no user info, no
+/// fragment (RFC 6749 §3.2).
+pub(crate) fn check_url(field: &'static str, url: &str, allow_http: bool) -> Result<(), Error> {
+    const MUST: &str = "must be an absolute http(s) URL";
+    if url.len() > 2048 || !url.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::config(field, MUST));
+    }
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let (https, rest) = if lower.starts_with("https://") {
+        (true, &url[8..])
+    } else if lower.starts_with("http://") {
+        (false, &url[7..])
+    } else {
+        return Err(Error::config(field, MUST));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err(Error::config(field, MUST));
+    }
+    if authority.contains('@') {
+        return Err(Error::config(field, "must not contain user info"));
+    }
+    if url.contains('#') {
+        return Err(Error::config(field, "must not contain a fragment"));
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    if host.is_empty() {
+        return Err(Error::config(field, MUST));
+    }
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.starts_with("127.")
+        || host == "::1";
+    if !https && !loopback && !allow_http {
+        return Err(Error::config(
+            field,
+            "must use https (http only on loopback or with allowInsecureHttp)",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let bad = [
+            "", "/token", "ftp://x/token", "javascript:alert(1)", "data:text/plain,x",
+            "https://", "https://u:p@as.example/t", "https://as.example/t#f", "https://as example/",
+        ];
+        for url in bad {
+            assert!(check_url("tokenUrl", url, false).is_err(), "{url}");
+        }
+        let e = check_url("tokenUrl", "/token", false).err().map(|e| e.to_string());
+        assert_eq!(e.as_deref(), Some("\"tokenUrl\" must be an absolute http(s) URL"));
+        assert!(check_url("tokenUrl", "http://as.example/t", false).is_err());
+        assert!(check_url("tokenUrl", "http://as.example/t", true).is_ok());
+        assert!(check_url("tokenUrl", "http://127.0.0.1:8080/t", false).is_ok());
+        assert!(check_url("tokenUrl", "http://[::1]:8080/t", false).is_ok());
+        assert!(check_url("tokenUrl", "HTTPS://as.example/t?x=1", false).is_ok());
+    }
+}

@@ -1,0 +1,453 @@
+//! Responses as plain values, and their validation into tokens or typed
+//! errors (RFC 6749 §5.1, §5.2; RFC 6750 §3; RFC 7009 §2.2).
+//!
+//! Pinned decisions (tested in `tests/catalogue.rs`):
+//!
+//! - Success is `200` for OAuth (RFC 6749 §5.1) and any `2xx` for the JSON
+//!   profile. A `3xx` is an error and is never followed. A token body on a
+//!   `4xx` is an error: the status is checked first.
+//! - A success needs a JSON `Content-Type` (`application/json` or
+//!   `application/*+json`, case-insensitive, parameters allowed). A valid
+//!   JSON body labelled `text/plain` is rejected, as oauth2-rs does.
+//! - Bodies above [`MAX_BODY_BYTES`] (64 KiB) are rejected; transports should
+//!   stop reading there. A leading UTF-8 BOM is skipped (as
+//!   `Response.json()` does); invalid UTF-8 is a parse error; `serde_json`'s
+//!   recursion limit (128) bounds nesting.
+//! - The top level must be an object; a repeated member is rejected
+//!   (RFC 6749 §3.2: parameters "MUST NOT be included more than once").
+//! - `expires_in` may be a number or a numeric string; it must be finite and
+//!   at least 0; fractions are floored (`3600.7` → 3600).
+//! - Errors never hold the body or a token: at most a length and a field.
+
+use super::challenge;
+use super::config::Profile;
+use super::error::{self, Error, MAX_DESCRIPTION_CHARS, MAX_ERROR_CODE_CHARS};
+use super::httpdate;
+use super::secret::{AccessToken, IdToken, RefreshToken};
+use super::time::UnixMillis;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::fmt;
+
+/// The largest body read, in bytes (64 KiB). Token responses are a few KiB;
+/// anything larger is refused before parsing.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// An HTTP response as the transport received it (redirects not followed).
+#[derive(Clone)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// Header names and values.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes (the transport may stop at [`MAX_BODY_BYTES`] + 1).
+    pub body: Vec<u8>,
+}
+
+impl fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpResponse {
+    /// The first header named `name` (ASCII case-insensitive).
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why a request produced no response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportError {
+    /// The network failed (fetch rejected, DNS, TLS, CORS, offline).
+    Network,
+    /// The request timed out.
+    Timeout,
+    /// The caller aborted the request.
+    Aborted,
+}
+
+impl From<TransportError> for Error {
+    fn from(e: TransportError) -> Self {
+        match e {
+            TransportError::Network => Self::Network,
+            TransportError::Timeout => Self::Timeout,
+            TransportError::Aborted => Self::Aborted,
+        }
+    }
+}
+
+/// A validated token response (RFC 6749 §5.1), lifetimes still relative.
+#[derive(Debug, Clone)]
+pub struct TokenResponse {
+    pub(crate) access_token: AccessToken,
+    pub(crate) refresh_token: Option<RefreshToken>,
+    pub(crate) id_token: Option<IdToken>,
+    pub(crate) expires_in: Option<u64>,
+    pub(crate) refresh_expires_in: Option<u64>,
+    pub(crate) scope: Option<String>,
+}
+
+impl TokenResponse {
+    /// The access token.
+    #[must_use]
+    pub fn access_token(&self) -> &AccessToken {
+        &self.access_token
+    }
+    /// The refresh token, if the server issued one.
+    #[must_use]
+    pub fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.refresh_token.as_ref()
+    }
+    /// The OpenID Connect ID token, if any.
+    #[must_use]
+    pub fn id_token(&self) -> Option<&IdToken> {
+        self.id_token.as_ref()
+    }
+    /// `expires_in` in whole seconds (fractions floored).
+    #[must_use]
+    pub fn expires_in(&self) -> Option<u64> {
+        self.expires_in
+    }
+    /// Keycloak's `refresh_expires_in` in seconds; 0 means no fixed maximum.
+    #[must_use]
+    pub fn refresh_expires_in(&self) -> Option<u64> {
+        self.refresh_expires_in
+    }
+    /// The granted scope (RFC 6749 §3.3); `""` is kept.
+    #[must_use]
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+}
+
+/// Member names to read, per profile.
+struct Names<'a> {
+    access_token: &'a str,
+    refresh_token: &'a str,
+    expires_in: &'a str,
+    refresh_expires_in: &'a str,
+    oauth: bool,
+}
+
+fn names(profile: &Profile) -> Names<'_> {
+    match profile {
+        Profile::OAuth2(_) => Names {
+            access_token: "access_token",
+            refresh_token: "refresh_token",
+            expires_in: "expires_in",
+            refresh_expires_in: "refresh_expires_in",
+            oauth: true,
+        },
+        Profile::Json(j) => Names {
+            access_token: &j.fields.access_token,
+            refresh_token: &j.fields.refresh_token,
+            expires_in: &j.fields.expires_in,
+            refresh_expires_in: &j.fields.refresh_expires_in,
+            oauth: false,
+        },
+    }
+}
+
+/// Validates a login or refresh response. `now` only dates `Retry-After`.
+pub fn parse_token_response(
+    profile: &Profile,
+    resp: &HttpResponse,
+    now: UnixMillis,
+) -> Result<TokenResponse, Error> {
+    let n = names(profile);
+    let ok = if n.oauth {
+        resp.status == 200
+    } else {
+        (200..300).contains(&resp.status)
+    };
+    if !ok {
+        return Err(error_response(resp, now));
+    }
+    let map = json_object(resp, true)?;
+    if map.get(n.access_token).is_none() {
+        if let Some(e) = oauth_error(resp.status, &map) {
+            return Err(e); // ER-08: an error body on a 200
+        }
+    }
+    let access_token = token_field(&map, n.access_token)?
+        .map(AccessToken::new)
+        .ok_or_else(|| Error::invalid(owned(n.access_token), "is required"))?;
+    if n.oauth {
+        match map.get("token_type") {
+            None => return Err(Error::invalid("token_type", "is required")),
+            Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => {}
+            Some(Value::String(_)) => {
+                return Err(Error::Unsupported {
+                    field: "token_type".into(),
+                })
+            }
+            Some(_) => return Err(Error::invalid("token_type", "must be a string")),
+        }
+    }
+    let refresh_token = token_field(&map, n.refresh_token)?.map(RefreshToken::new);
+    let expires_in = match map.get(n.expires_in) {
+        None => None,
+        Some(v) => Some(seconds(v).ok_or_else(|| {
+            Error::invalid(owned(n.expires_in), "must be a non-negative number")
+        })?),
+    };
+    // Advisory (Keycloak): an unreadable value is ignored, not fatal.
+    let refresh_expires_in = map.get(n.refresh_expires_in).and_then(seconds);
+    let (scope, id_token) = if n.oauth {
+        (
+            string_field(&map, "scope")?.map(str::to_owned),
+            string_field(&map, "id_token")?.map(IdToken::new),
+        )
+    } else {
+        (None, None)
+    };
+    Ok(TokenResponse {
+        access_token,
+        refresh_token,
+        id_token,
+        expires_in,
+        refresh_expires_in,
+        scope,
+    })
+}
+
+/// Validates a revocation response (RFC 7009 §2.2): 200 is success whatever
+/// the body; an error body is an [`Error::OAuth`].
+pub fn parse_revocation_response(resp: &HttpResponse, now: UnixMillis) -> Result<(), Error> {
+    if resp.status == 200 {
+        Ok(())
+    } else {
+        Err(error_response(resp, now))
+    }
+}
+
+/// The server's clock from its `Date` header (RFC 9110 §6.6.1).
+#[must_use]
+pub fn server_date(resp: &HttpResponse) -> Option<UnixMillis> {
+    httpdate::parse(resp.header("date")?)
+}
+
+/// `Retry-After` (RFC 9110 §10.2.3) in milliseconds from `now`: seconds or
+/// an HTTP-date; a past date → 0; unreadable (`soon`, `-5`) → `None`;
+/// capped at `cap_ms`.
+#[must_use]
+pub fn retry_after(resp: &HttpResponse, now: UnixMillis, cap_ms: u64) -> Option<u64> {
+    let v = resp.header("retry-after")?.trim();
+    let ms = if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        v.parse::<u64>().unwrap_or(u64::MAX).saturating_mul(1_000)
+    } else {
+        httpdate::parse(v)?.saturating_since(now)
+    };
+    Some(ms.min(cap_ms))
+}
+
+/// The typed error for a non-success status.
+fn error_response(resp: &HttpResponse, now: UnixMillis) -> Error {
+    let status = resp.status;
+    if !(300..400).contains(&status) {
+        if let Some(e) = json_object(resp, false)
+            .ok()
+            .and_then(|m| oauth_error(status, &m))
+        {
+            return e;
+        }
+        if let Some(e) = challenge_error(resp) {
+            return e;
+        }
+    }
+    match status {
+        429 => Error::RateLimited {
+            retry_after_ms: retry_after(resp, now, u64::MAX),
+        },
+        s if error::transient_status(s) => Error::ServerUnavailable { status },
+        _ => Error::Status { status },
+    }
+}
+
+/// An RFC 6750 §3 error carried by a 401's `WWW-Authenticate` header.
+fn challenge_error(resp: &HttpResponse) -> Option<Error> {
+    if resp.status != 401 {
+        return None;
+    }
+    let header = resp.header("www-authenticate")?;
+    let challenges = challenge::parse(header.get(..MAX_BODY_BYTES).unwrap_or(header));
+    challenges.iter().find_map(|c| {
+        let code = c.param("error").filter(|e| !e.is_empty())?;
+        Some(Error::OAuth {
+            status: 401,
+            error: error::sanitize(code, MAX_ERROR_CODE_CHARS),
+            description: c
+                .param("error_description")
+                .map(|d| error::sanitize(d, MAX_DESCRIPTION_CHARS)),
+        })
+    })
+}
+
+/// RFC 6749 §5.2: `error` must be a non-empty string; `error_description`
+/// is kept truncated and stripped of control characters.
+fn oauth_error(status: u16, map: &Map<String, Value>) -> Option<Error> {
+    let code = map.get("error")?.as_str().filter(|e| !e.is_empty())?;
+    Some(Error::OAuth {
+        status,
+        error: error::sanitize(code, MAX_ERROR_CODE_CHARS),
+        description: map
+            .get("error_description")
+            .and_then(Value::as_str)
+            .map(|d| error::sanitize(d, MAX_DESCRIPTION_CHARS)),
+    })
+}
+
+fn owned(name: &str) -> Cow<'static, str> {
+    Cow::Owned(name.to_owned())
+}
+
+/// `application/json` or `application/*+json`, case-insensitive,
+/// parameters allowed (RFC 9110 §8.3.1).
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    let lower = essence.to_ascii_lowercase();
+    lower == "application/json" || (lower.starts_with("application/") && lower.ends_with("+json"))
+}
+
+/// The body as a JSON object with unique members. `success` selects the
+/// checks and errors of a success response.
+fn json_object(resp: &HttpResponse, success: bool) -> Result<Map<String, Value>, Error> {
+    let body = &resp.body;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Error::invalid("body", "exceeds 65536 bytes"));
+    }
+    let ct = resp.header("content-type");
+    if !ct.is_some_and(is_json) {
+        return Err(Error::NotJson {
+            content_type: ct.map(|c| error::sanitize(c, 64)),
+        });
+    }
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    if success && body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::invalid("body", "must not be empty"));
+    }
+    match serde_json::from_slice::<TopLevel>(body) {
+        Ok(TopLevel::Object(m)) => Ok(m),
+        Ok(TopLevel::NotObject) => Err(Error::invalid("body", "must be a top level object")),
+        Ok(TopLevel::Duplicate(name)) => Err(Error::invalid(
+            Cow::Owned(error::sanitize(&name, 64)),
+            "must not appear more than once",
+        )),
+        Err(_) => Err(Error::Parse { len: resp.body.len() }),
+    }
+}
+
+/// A token member: absent → `None`; else a non-empty string of visible
+/// ASCII (RFC 6750 §2.1 b64token is a subset; RFC 6749 App. A.12 VSCHAR
+/// minus space): CR, LF, NUL, space and non-ASCII are refused so a token can
+/// never inject a header.
+fn token_field(map: &Map<String, Value>, name: &str) -> Result<Option<String>, Error> {
+    match map.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => {
+            Err(Error::invalid(owned(name), "must be a non-empty string"))
+        }
+        Some(Value::String(s)) if !s.bytes().all(|b| b.is_ascii_graphic()) => Err(
+            Error::invalid(owned(name), "must contain only visible ASCII characters"),
+        ),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Error::invalid(owned(name), "must be a non-empty string")),
+    }
+}
+
+/// An optional string member (`""` allowed).
+fn string_field<'a>(map: &'a Map<String, Value>, name: &'static str) -> Result<Option<&'a str>, Error> {
+    match map.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(Error::invalid(name, "must be a string")),
+    }
+}
+
+/// Whole seconds from a finite non-negative number or numeric string
+/// (`"3600"`, `"3600.5"`), floored; `None` otherwise.
+fn seconds(v: &Value) -> Option<u64> {
+    let f = match v {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s)
+            if !s.is_empty()
+                && s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                && s.bytes().next().is_some_and(|b| b.is_ascii_digit()) =>
+        {
+            s.parse::<f64>().ok()?
+        }
+        _ => return None,
+    };
+    if !f.is_finite() || f < 0.0 {
+        return None;
+    }
+    // Saturating float-to-int cast: floors, and huge values become u64::MAX.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Some(f.floor() as u64)
+}
+
+/// The top level of a body: an object with unique member names, or not.
+enum TopLevel {
+    Object(Map<String, Value>),
+    NotObject,
+    Duplicate(String),
+}
+
+impl<'de> serde::Deserialize<'de> for TopLevel {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TopVisitor)
+    }
+}
+
+struct TopVisitor;
+
+macro_rules! not_object {
+    ($($name:ident: $t:ty),*) => {
+        $(fn $name<E: de::Error>(self, _: $t) -> Result<TopLevel, E> {
+            Ok(TopLevel::NotObject)
+        })*
+    };
+}
+
+impl<'de> Visitor<'de> for TopVisitor {
+    type Value = TopLevel;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    not_object!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_f64: f64, visit_str: &str);
+
+    fn visit_unit<E: de::Error>(self) -> Result<TopLevel, E> {
+        Ok(TopLevel::NotObject)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TopLevel, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(TopLevel::NotObject)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<TopLevel, A::Error> {
+        let mut map = Map::new();
+        let mut duplicate = None;
+        while let Some(key) = access.next_key::<String>()? {
+            let value: Value = access.next_value()?;
+            if map.contains_key(&key) {
+                duplicate.get_or_insert(key);
+            } else {
+                map.insert(key, value);
+            }
+        }
+        Ok(duplicate.map_or(TopLevel::Object(map), TopLevel::Duplicate))
+    }
+}

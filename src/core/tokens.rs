@@ -1,0 +1,159 @@
+//! The token set a session holds: tokens plus absolute expiries.
+
+use super::claims::{self, UntrustedClaims};
+use super::expiry;
+use super::response::TokenResponse;
+use super::secret::{AccessToken, IdToken, RefreshToken};
+use super::time::UnixMillis;
+use serde_json::{Map, Value};
+
+/// How a session renews its access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renewal {
+    /// With its refresh token (RFC 6749 §6), while it has one.
+    RefreshToken,
+    /// By running the client credentials grant again (RFC 6749 §4.4.3: no
+    /// refresh token is issued).
+    ClientCredentials,
+}
+
+/// When a response was obtained, for expiry and skew estimates.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Local time the request was sent.
+    pub sent_at: UnixMillis,
+    /// Local time the response arrived.
+    pub received_at: UnixMillis,
+    /// The server's `Date` header, if readable.
+    pub server_date: Option<UnixMillis>,
+}
+
+/// Tokens and their absolute local expiries.
+#[derive(Debug, Clone)]
+pub struct TokenSet {
+    pub(crate) access_token: AccessToken,
+    pub(crate) refresh_token: Option<RefreshToken>,
+    pub(crate) id_token: Option<IdToken>,
+    pub(crate) scope: Option<String>,
+    pub(crate) issued_at: UnixMillis,
+    pub(crate) expires_at: Option<UnixMillis>,
+    pub(crate) refresh_expires_at: Option<UnixMillis>,
+    pub(crate) renewal: Renewal,
+    pub(crate) claims: Option<Map<String, Value>>,
+}
+
+impl TokenSet {
+    /// Builds a token set from a validated response.
+    ///
+    /// - `expires_in` counts from `sent_at` (skew-immune, conservative);
+    ///   without it the access token's JWT `exp` is used, shifted by the
+    ///   clock offset estimated from the `Date` header, else from `iat`.
+    /// - `refresh_expires_in` 0 means "no fixed maximum" (Keycloak offline
+    ///   sessions); without it the refresh token's JWT `exp` is used.
+    /// - `previous` carries over what a refresh answer may omit: the scope,
+    ///   the ID token and, unless `single_use`, the refresh token with its
+    ///   expiry (RFC 6749 §6). Client credentials sessions keep no refresh
+    ///   token (RFC 6749 §4.4.3).
+    #[must_use]
+    pub fn from_response(
+        resp: TokenResponse,
+        timing: &Timing,
+        renewal: Renewal,
+        previous: Option<&TokenSet>,
+        single_use: bool,
+    ) -> Self {
+        let peeked = claims::peek(resp.access_token.secret());
+        let offset = timing
+            .server_date
+            .map(|d| d.plus_millis(500))
+            .or_else(|| peeked.as_ref().and_then(|c| c.issued_at))
+            .map_or(0, |server| {
+                expiry::clock_offset(timing.sent_at, timing.received_at, server)
+            });
+        let from_jwt = |c: Option<UntrustedClaims>| {
+            c.and_then(|c| c.expires_at)
+                .map(|exp| expiry::to_local(exp, offset))
+        };
+        let expires_at = match resp.expires_in {
+            Some(s) => Some(expiry::expires_at(timing.sent_at, s)),
+            None => from_jwt(peeked.clone()),
+        };
+        let fresh_rt = match renewal {
+            Renewal::ClientCredentials => None,
+            Renewal::RefreshToken => resp.refresh_token,
+        };
+        let (refresh_token, refresh_expires_at) = match (fresh_rt, previous) {
+            (Some(rt), _) => {
+                let at = match resp.refresh_expires_in {
+                    Some(0) => None,
+                    Some(s) => Some(expiry::expires_at(timing.sent_at, s)),
+                    None => from_jwt(claims::peek(rt.secret())),
+                };
+                (Some(rt), at)
+            }
+            (None, Some(prev)) if !single_use => {
+                (prev.refresh_token.clone(), prev.refresh_expires_at)
+            }
+            (None, _) => (None, None),
+        };
+        Self {
+            access_token: resp.access_token,
+            refresh_token,
+            id_token: resp
+                .id_token
+                .or_else(|| previous.and_then(|p| p.id_token.clone())),
+            scope: resp
+                .scope
+                .or_else(|| previous.and_then(|p| p.scope.clone())),
+            issued_at: timing.received_at,
+            expires_at,
+            refresh_expires_at,
+            renewal,
+            claims: peeked.map(|c| c.claims),
+        }
+    }
+
+    /// Whether this set can be renewed without a login.
+    #[must_use]
+    pub fn renewable(&self) -> bool {
+        self.renewal == Renewal::ClientCredentials || self.refresh_token.is_some()
+    }
+
+    /// The access token.
+    #[must_use]
+    pub fn access_token(&self) -> &AccessToken {
+        &self.access_token
+    }
+
+    /// The refresh token, if any.
+    #[must_use]
+    pub fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.refresh_token.as_ref()
+    }
+
+    /// Local instant the access token expires (`None`: unknown).
+    #[must_use]
+    pub fn expires_at(&self) -> Option<UnixMillis> {
+        self.expires_at
+    }
+
+    /// Local instant the refresh token expires (`None`: unknown or no
+    /// fixed maximum).
+    #[must_use]
+    pub fn refresh_expires_at(&self) -> Option<UnixMillis> {
+        self.refresh_expires_at
+    }
+
+    /// The granted scope.
+    #[must_use]
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// Whether both tokens are byte-identical to `other`'s.
+    pub(crate) fn same_tokens(&self, other: &TokenSet) -> bool {
+        self.access_token.secret() == other.access_token.secret()
+            && self.refresh_token.as_ref().map(RefreshToken::secret)
+                == other.refresh_token.as_ref().map(RefreshToken::secret)
+    }
+}
