@@ -1,0 +1,252 @@
+//! Start-up configuration, the settings that may change while running, and
+//! the command-line parser of the binary.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Settings that the admin API may change while the server runs
+/// (`GET`/`PATCH /admin/config`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Access-token lifetime in seconds (LGDX, Keycloak, Identity Manager).
+    pub access_ttl: u64,
+    /// Refresh-token lifetime in seconds (LGDX, Keycloak).
+    pub refresh_ttl: u64,
+    /// Access-token lifetime in seconds of the TNCO style.
+    pub tnco_ttl: u64,
+    /// Seconds added to the real clock: moves `iat`/`exp` and the `Date` header.
+    pub clock_offset: i64,
+    /// Keycloak style: a used refresh token becomes invalid, and reusing it
+    /// revokes the whole session (as Keycloak's "Revoke Refresh Token").
+    pub kc_rotation: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            access_ttl: 30,
+            refresh_ttl: 300,
+            tnco_ttl: 1199,
+            clock_offset: 0,
+            kc_rotation: false,
+        }
+    }
+}
+
+/// A partial update of [`Settings`]: absent fields are left as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SettingsPatch {
+    pub(crate) access_ttl: Option<u64>,
+    pub(crate) refresh_ttl: Option<u64>,
+    pub(crate) tnco_ttl: Option<u64>,
+    pub(crate) clock_offset: Option<i64>,
+    pub(crate) kc_rotation: Option<bool>,
+}
+
+impl SettingsPatch {
+    pub(crate) fn apply(self, s: &mut Settings) {
+        if let Some(v) = self.access_ttl {
+            s.access_ttl = v;
+        }
+        if let Some(v) = self.refresh_ttl {
+            s.refresh_ttl = v;
+        }
+        if let Some(v) = self.tnco_ttl {
+            s.tnco_ttl = v;
+        }
+        if let Some(v) = self.clock_offset {
+            s.clock_offset = v;
+        }
+        if let Some(v) = self.kc_rotation {
+            s.kc_rotation = v;
+        }
+    }
+}
+
+/// Everything [`crate::spawn`] needs. The server always binds 127.0.0.1.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// TCP port on 127.0.0.1; 0 picks any free port.
+    pub port: u16,
+    /// Lifetimes, clock offset and rotation.
+    pub settings: Settings,
+    /// Origins allowed by CORS (exact `scheme://host:port`, never `*`).
+    /// Empty: no CORS headers at all.
+    pub cors_origins: Vec<String>,
+    /// Directory served at `/demo/` (the demo page).
+    pub www_dir: Option<PathBuf>,
+    /// Directory served at `/pkg/` (the built package; `.wasm` as `application/wasm`).
+    pub pkg_dir: Option<PathBuf>,
+    /// Print one line per API request to stderr (never a secret).
+    pub verbose: bool,
+}
+
+/// The usage text of the binary.
+pub const USAGE: &str = "\
+devserver: local identity-provider emulator (LGDX, Keycloak, Identity Manager, TNCO styles)
+
+USAGE: devserver [OPTIONS]
+
+OPTIONS:
+  --port N               port on 127.0.0.1 (0 = any free port) [default: 8787]
+  --access-ttl SECS      access-token lifetime (LGDX, Keycloak, IM) [default: 30]
+  --refresh-ttl SECS     refresh-token lifetime (LGDX, Keycloak) [default: 300]
+  --tnco-ttl SECS        TNCO access-token lifetime [default: 1199]
+  --clock-offset SECS    shift the server clock (iat/exp/Date), may be negative [default: 0]
+  --kc-rotation on|off   Keycloak refresh-token rotation with reuse detection [default: off]
+  --cors-origin ORIGIN   allow this origin (repeatable or comma-separated; '*' refused)
+  --www DIR              serve DIR at /demo/
+  --pkg DIR              serve DIR at /pkg/
+  --verbose              one line per API request on stderr (no secrets)
+  -h, --help             print this help
+";
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Command {
+    /// Run the server with this configuration.
+    Run(Config),
+    /// Print [`USAGE`] and exit.
+    Help,
+}
+
+/// Parses the arguments (without the program name).
+///
+/// # Errors
+/// A message naming the bad flag or value.
+pub fn parse_args<I, S>(args: I) -> Result<Command, String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let mut cfg = Config {
+        port: 8787,
+        ..Config::default()
+    };
+    let mut it = args.into_iter().map(Into::into);
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            match inline.clone() {
+                Some(v) => Ok(v),
+                None => it.next().ok_or_else(|| format!("{name} needs a value")),
+            }
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--port" => cfg.port = number(&flag, &value(&flag)?)?,
+            "--access-ttl" => cfg.settings.access_ttl = number(&flag, &value(&flag)?)?,
+            "--refresh-ttl" => cfg.settings.refresh_ttl = number(&flag, &value(&flag)?)?,
+            "--tnco-ttl" => cfg.settings.tnco_ttl = number(&flag, &value(&flag)?)?,
+            "--clock-offset" => cfg.settings.clock_offset = number(&flag, &value(&flag)?)?,
+            "--kc-rotation" => {
+                cfg.settings.kc_rotation = match value(&flag)?.as_str() {
+                    "on" | "true" | "1" => true,
+                    "off" | "false" | "0" => false,
+                    other => return Err(format!("--kc-rotation takes on|off, not {other:?}")),
+                }
+            }
+            "--cors-origin" => {
+                for origin in value(&flag)?.split(',').map(str::trim) {
+                    if origin.is_empty() {
+                        continue;
+                    }
+                    check_origin(origin)?;
+                    cfg.cors_origins.push(origin.to_string());
+                }
+            }
+            "--www" => cfg.www_dir = Some(PathBuf::from(value(&flag)?)),
+            "--pkg" => cfg.pkg_dir = Some(PathBuf::from(value(&flag)?)),
+            "--verbose" => cfg.verbose = true,
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    Ok(Command::Run(cfg))
+}
+
+fn number<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
+    v.parse()
+        .map_err(|_| format!("{flag} takes a number, not {v:?}"))
+}
+
+/// An allowed CORS origin is an exact `http(s)://host[:port]`, never `*`
+/// (credentials may be involved).
+pub(crate) fn check_origin(origin: &str) -> Result<(), String> {
+    if origin == "*" {
+        return Err("--cors-origin '*' is refused: name the demo origin(s) exactly".into());
+    }
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .ok_or_else(|| format!("CORS origin {origin:?} must start with http:// or https://"))?;
+    if rest.is_empty() || rest.contains('/') || rest.contains('*') {
+        return Err(format!(
+            "CORS origin {origin:?} must be scheme://host[:port] with no path"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Config {
+        match parse_args(args.iter().copied()) {
+            Ok(Command::Run(c)) => c,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        let c = run(&[]);
+        assert_eq!(c.port, 8787);
+        assert_eq!(c.settings, Settings::default());
+        let c = run(&[
+            "--port",
+            "0",
+            "--access-ttl=5",
+            "--refresh-ttl",
+            "60",
+            "--tnco-ttl",
+            "10",
+            "--clock-offset",
+            "-120",
+            "--kc-rotation",
+            "on",
+            "--cors-origin",
+            "http://localhost:5173,http://127.0.0.1:8080",
+            "--www",
+            "www",
+        ]);
+        assert_eq!(c.port, 0);
+        assert_eq!(c.settings.access_ttl, 5);
+        assert_eq!(c.settings.refresh_ttl, 60);
+        assert_eq!(c.settings.tnco_ttl, 10);
+        assert_eq!(c.settings.clock_offset, -120);
+        assert!(c.settings.kc_rotation);
+        assert_eq!(c.cors_origins.len(), 2);
+        assert_eq!(c.www_dir.as_deref(), Some(std::path::Path::new("www")));
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        for bad in [
+            &["--port", "x"][..],
+            &["--port"][..],
+            &["--cors-origin", "*"][..],
+            &["--cors-origin", "http://a/b"][..],
+            &["--kc-rotation", "maybe"][..],
+            &["--nope"][..],
+        ] {
+            assert!(parse_args(bad.iter().copied()).is_err(), "{bad:?}");
+        }
+        assert!(matches!(parse_args(["-h"]), Ok(Command::Help)));
+    }
+}

@@ -1,0 +1,868 @@
+//! Keycloak-style OIDC under `/realms/{realm}/`: discovery, JWKS, the
+//! authorization endpoint (code + PKCE S256, with a minimal login form), the
+//! token endpoint (password, refresh_token, client_credentials,
+//! authorization_code), RFC 7009 revocation and userinfo. Access and ID
+//! tokens are ES256 JWTs; refresh tokens are HS256 JWTs (`typ: Refresh`).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::jwt::{Alg, at_hash, random_token, s256};
+use crate::oauth::{self, Basic, Form};
+use crate::seed::{Client, KC_CLIENTS, KC_REALMS, User, ct_eq, user_by_password, user_by_subject};
+use crate::state::AppState;
+use crate::store::{AccessRecord, AuthCode, Family, RefreshError, Style};
+
+type St = State<Arc<AppState>>;
+
+/// Scopes a client may ask for.
+const SCOPES: &[&str] = &["openid", "profile", "email", "offline_access", "roles"];
+
+/// Lifetime of an authorization code, seconds.
+const CODE_TTL: i64 = 60;
+
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/realms/{realm}/.well-known/openid-configuration",
+            get(discovery),
+        )
+        .route("/realms/{realm}/protocol/openid-connect/certs", get(certs))
+        .route(
+            "/realms/{realm}/protocol/openid-connect/auth",
+            get(auth_page).post(auth_submit),
+        )
+        .route("/realms/{realm}/protocol/openid-connect/token", post(token))
+        .route(
+            "/realms/{realm}/protocol/openid-connect/revoke",
+            post(revoke),
+        )
+        .route(
+            "/realms/{realm}/protocol/openid-connect/userinfo",
+            get(userinfo).post(userinfo),
+        )
+}
+
+fn check_realm(realm: &str) -> Result<(), Response> {
+    if KC_REALMS.contains(&realm) {
+        Ok(())
+    } else {
+        Err(oauth::no_store_json(
+            StatusCode::NOT_FOUND,
+            &json!({"error": "Realm does not exist", "error_description": "Realm does not exist"}),
+        ))
+    }
+}
+
+fn issuer(st: &AppState, realm: &str) -> String {
+    format!("{}/realms/{realm}", st.base_url)
+}
+
+fn find_client(id: &str) -> Option<&'static Client> {
+    KC_CLIENTS.iter().find(|c| c.id == id)
+}
+
+/// Client authentication: `client_secret_basic`, `client_secret_post`, or
+/// `none` for the public client.
+fn authenticate(
+    headers: &HeaderMap,
+    form: &Form,
+    realm: &str,
+) -> Result<&'static Client, Response> {
+    const BAD: &str = "Invalid client or Invalid client credentials";
+    match oauth::basic_credentials(headers) {
+        Basic::Malformed => Err(oauth::invalid_client(
+            "Malformed Basic client credentials",
+            Some(realm),
+        )),
+        Basic::Credentials(id, secret) => {
+            if form.has("client_secret") {
+                return Err(oauth::invalid_request(
+                    "Use exactly one client authentication method",
+                ));
+            }
+            if form.get("client_id").is_some_and(|f| f != id) {
+                return Err(oauth::invalid_request(
+                    "client_id does not match the Basic credentials",
+                ));
+            }
+            match find_client(&id) {
+                Some(c) if c.secret.is_some_and(|s| ct_eq(s, &secret)) => Ok(c),
+                _ => Err(oauth::invalid_client(BAD, Some(realm))),
+            }
+        }
+        Basic::Absent => {
+            let Some(id) = form.get("client_id") else {
+                return Err(oauth::invalid_client("Missing parameter: client_id", None));
+            };
+            let Some(c) = find_client(id) else {
+                return Err(oauth::invalid_client(BAD, None));
+            };
+            match (c.secret, form.get("client_secret")) {
+                (None, _) => Ok(c),
+                (Some(s), Some(given)) if ct_eq(s, given) => Ok(c),
+                _ => Err(oauth::invalid_client(BAD, None)),
+            }
+        }
+    }
+}
+
+/// The granted scope string, or `invalid_scope`.
+fn grant_scope(requested: Option<&str>) -> Result<String, String> {
+    let req: Vec<&str> = requested
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if let Some(bad) = req.iter().find(|s| !SCOPES.contains(s)) {
+        return Err(format!("Invalid scopes: {bad}"));
+    }
+    let mut out: Vec<&str> = Vec::new();
+    if req.contains(&"openid") {
+        out.push("openid");
+    }
+    out.extend(["profile", "email"]);
+    for s in req {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    Ok(out.join(" "))
+}
+
+fn has_scope(scope: &str, name: &str) -> bool {
+    scope.split(' ').any(|s| s == name)
+}
+
+fn user_claims(user: Option<&User>) -> Value {
+    match user {
+        Some(u) => json!({
+            "preferred_username": u.username, "name": u.name,
+            "email": u.email, "email_verified": true,
+        }),
+        None => json!({}),
+    }
+}
+
+fn merge(mut a: Value, b: Value) -> Value {
+    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
+        a.extend(b);
+    }
+    a
+}
+
+/// Issues tokens for a user session.
+fn issue_session_tokens(st: &AppState, realm: &str, family: &Family, now: i64) -> Value {
+    let s = st.settings();
+    let iss = issuer(st, realm);
+    let user = user_by_subject(&family.subject);
+    let client_id = family.client_id.clone().unwrap_or_default();
+    let exp = now.saturating_add_unsigned(s.access_ttl);
+    let access_claims = merge(
+        json!({
+            "exp": exp, "iat": now, "auth_time": family.auth_time,
+            "jti": uuid::Uuid::new_v4().to_string(), "iss": iss, "aud": "account",
+            "sub": family.subject, "typ": "Bearer", "azp": client_id,
+            "sid": family.id, "session_state": family.id, "scope": family.scope,
+        }),
+        user_claims(user),
+    );
+    let access = st.keys.sign(Alg::Es256, &access_claims);
+
+    let offline = has_scope(&family.scope, "offline_access");
+    let refresh_expires_in = if offline { 0 } else { s.refresh_ttl };
+    let refresh_exp = if offline {
+        i64::MAX / 2
+    } else {
+        now.saturating_add_unsigned(s.refresh_ttl)
+    };
+    let mut refresh_claims = json!({
+        "iat": now, "jti": uuid::Uuid::new_v4().to_string(), "iss": iss, "aud": iss,
+        "sub": family.subject, "typ": if offline { "Offline" } else { "Refresh" },
+        "azp": client_id, "sid": family.id, "scope": family.scope,
+    });
+    if !offline {
+        refresh_claims["exp"] = json!(refresh_exp);
+    }
+    let refresh = st.keys.sign(Alg::Hs256, &refresh_claims);
+
+    let mut body = json!({
+        "access_token": access,
+        "expires_in": s.access_ttl,
+        "refresh_expires_in": refresh_expires_in,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "not-before-policy": 0,
+        "session_state": family.id,
+        "scope": family.scope,
+    });
+    if has_scope(&family.scope, "openid") {
+        let mut id_claims = merge(
+            json!({
+                "exp": exp, "iat": now, "auth_time": family.auth_time,
+                "jti": uuid::Uuid::new_v4().to_string(), "iss": iss, "aud": client_id,
+                "sub": family.subject, "typ": "ID", "azp": client_id, "sid": family.id,
+                "at_hash": at_hash(&access),
+            }),
+            user_claims(user),
+        );
+        if let Some(n) = &family.nonce {
+            id_claims["nonce"] = json!(n);
+        }
+        body["id_token"] = json!(st.keys.sign(Alg::Es256, &id_claims));
+    }
+
+    let mut store = st.store();
+    store.prune(now);
+    store.add_access(
+        access,
+        AccessRecord {
+            style: Style::Kc,
+            family: Some(family.id.clone()),
+            subject: family.subject.clone(),
+            username: family.username.clone(),
+            client_id: family.client_id.clone(),
+            realm: Some(realm.to_string()),
+            expires_at: exp,
+            revoked: false,
+        },
+    );
+    store.add_refresh(refresh, &family.id, refresh_exp);
+    body
+}
+
+fn new_session(
+    st: &AppState,
+    realm: &str,
+    client: &Client,
+    user: &User,
+    scope: String,
+    nonce: Option<String>,
+) -> Option<Family> {
+    let now = st.now();
+    let mut store = st.store();
+    let id = store.new_family(Family {
+        id: String::new(),
+        style: Style::Kc,
+        subject: user.subject.to_string(),
+        username: Some(user.username.to_string()),
+        client_id: Some(client.id.to_string()),
+        realm: Some(realm.to_string()),
+        scope,
+        nonce,
+        auth_time: now,
+        created_at: now,
+        refreshes: 0,
+        revoked: false,
+    });
+    store.family(&id).cloned()
+}
+
+fn session_lost() -> Response {
+    oauth::error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "session lost",
+    )
+}
+
+async fn token(
+    State(st): St,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = check_realm(&realm) {
+        return r;
+    }
+    let form = match oauth::parse_form(&headers, &body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let Some(grant) = form.get("grant_type").map(str::to_string) else {
+        return oauth::invalid_request("Missing form parameter: grant_type");
+    };
+    let client = match authenticate(&headers, &form, &realm) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match grant.as_str() {
+        "password" => password_grant(&st, &realm, client, &form),
+        "refresh_token" => refresh_grant(&st, &realm, client, &form),
+        "client_credentials" => client_credentials_grant(&st, &realm, client, &form),
+        "authorization_code" => code_grant(&st, &realm, client, &form),
+        _ => oauth::error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "Unsupported grant_type",
+        ),
+    }
+}
+
+fn password_grant(st: &AppState, realm: &str, client: &Client, form: &Form) -> Response {
+    let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
+        return oauth::invalid_request("Missing parameter: username or password");
+    };
+    let scope = match grant_scope(form.get("scope")) {
+        Ok(s) => s,
+        Err(e) => return oauth::error(StatusCode::BAD_REQUEST, "invalid_scope", &e),
+    };
+    let Some(user) = user_by_password(username, password) else {
+        st.stats().login_failure(Style::Kc);
+        // Keycloak answers 401 here, not the 400 of RFC 6749 §5.2.
+        return oauth::error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_grant",
+            "Invalid user credentials",
+        );
+    };
+    let Some(family) = new_session(st, realm, client, user, scope, None) else {
+        return session_lost();
+    };
+    st.stats().login(Style::Kc);
+    let body = issue_session_tokens(st, realm, &family, st.now());
+    oauth::no_store_json(StatusCode::OK, &body)
+}
+
+fn refresh_grant(st: &AppState, realm: &str, client: &Client, form: &Form) -> Response {
+    let Some(token) = form.get("refresh_token") else {
+        return oauth::invalid_request("Missing parameter: refresh_token");
+    };
+    let reject = |desc: &str| {
+        st.stats().refresh_rejected(Style::Kc);
+        oauth::invalid_grant(desc)
+    };
+    let Some(claims) = st.keys.verify(Alg::Hs256, token) else {
+        return reject("Invalid refresh token");
+    };
+    let typ_ok = matches!(
+        claims.get("typ").and_then(Value::as_str),
+        Some("Refresh" | "Offline")
+    );
+    if !typ_ok || claims.get("iss").and_then(Value::as_str) != Some(issuer(st, realm).as_str()) {
+        return reject("Invalid refresh token");
+    }
+    let now = st.now();
+    let rotate = st.settings().kc_rotation;
+    let result = st.store().use_refresh(
+        token,
+        Style::Kc,
+        rotate,
+        &|f: &Family| f.client_id.as_deref() == Some(client.id),
+        now,
+    );
+    match result {
+        Ok(family) => {
+            st.stats().refresh(Style::Kc);
+            let body = issue_session_tokens(st, realm, &family, now);
+            oauth::no_store_json(StatusCode::OK, &body)
+        }
+        Err(RefreshError::Reused) => {
+            st.stats().reuse_detected(Style::Kc);
+            reject("Maximum allowed refresh token reuse exceeded")
+        }
+        Err(RefreshError::Expired) => reject("Token is not active"),
+        Err(RefreshError::FamilyRevoked) => reject("Session not active"),
+        Err(RefreshError::Mismatch) => {
+            reject("Invalid refresh token. Token client and authorized client don't match")
+        }
+        Err(RefreshError::Unknown) => reject("Invalid refresh token"),
+    }
+}
+
+fn client_credentials_grant(st: &AppState, realm: &str, client: &Client, form: &Form) -> Response {
+    if client.secret.is_none() {
+        return oauth::error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "Public client not allowed to retrieve service account",
+        );
+    }
+    let scope = match grant_scope(form.get("scope")) {
+        Ok(s) => s,
+        Err(e) => return oauth::error(StatusCode::BAD_REQUEST, "invalid_scope", &e),
+    };
+    let s = st.settings();
+    let now = st.now();
+    let exp = now.saturating_add_unsigned(s.access_ttl);
+    let subject = format!("service-account-{}", client.id);
+    let claims = json!({
+        "exp": exp, "iat": now, "jti": uuid::Uuid::new_v4().to_string(),
+        "iss": issuer(st, realm), "aud": "account", "sub": subject, "typ": "Bearer",
+        "azp": client.id, "scope": scope, "preferred_username": subject, "clientId": client.id,
+    });
+    let access = st.keys.sign(Alg::Es256, &claims);
+    st.store().add_access(
+        access.clone(),
+        AccessRecord {
+            style: Style::Kc,
+            family: None,
+            subject: subject.clone(),
+            username: Some(subject),
+            client_id: Some(client.id.to_string()),
+            realm: Some(realm.to_string()),
+            expires_at: exp,
+            revoked: false,
+        },
+    );
+    st.stats().client_credentials(Style::Kc);
+    oauth::no_store_json(
+        StatusCode::OK,
+        &json!({
+            "access_token": access, "expires_in": s.access_ttl, "refresh_expires_in": 0,
+            "token_type": "Bearer", "not-before-policy": 0, "scope": scope,
+        }),
+    )
+}
+
+/// RFC 7636 §4.1: 43–128 characters of `[A-Za-z0-9-._~]`.
+fn valid_verifier(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+fn code_grant(st: &AppState, realm: &str, client: &Client, form: &Form) -> Response {
+    let Some(code) = form.get("code") else {
+        return oauth::invalid_request("Missing parameter: code");
+    };
+    let now = st.now();
+    let rec = st.store().use_code(code, now);
+    let Some(rec) = rec else {
+        return oauth::invalid_grant("Code not valid");
+    };
+    if rec.realm != realm || rec.client_id != client.id {
+        return oauth::invalid_grant("Code was issued to another client");
+    }
+    if form.get("redirect_uri") != Some(rec.redirect_uri.as_str()) {
+        return oauth::invalid_grant("Incorrect redirect_uri");
+    }
+    let Some(verifier) = form.get("code_verifier") else {
+        return oauth::invalid_grant("PKCE code verifier not specified");
+    };
+    if !valid_verifier(verifier) {
+        return oauth::invalid_grant("Invalid code verifier");
+    }
+    if !ct_eq(&s256(verifier), &rec.code_challenge) {
+        return oauth::invalid_grant("PKCE verification failed: Code mismatch");
+    }
+    let family = st.store().family(&rec.family).cloned();
+    let Some(family) = family.filter(|f| !f.revoked) else {
+        return oauth::invalid_grant("Session not active");
+    };
+    st.stats().login(Style::Kc);
+    st.stats().code_exchange();
+    let body = issue_session_tokens(st, realm, &family, now);
+    oauth::no_store_json(StatusCode::OK, &body)
+}
+
+// ---- authorization endpoint ----
+
+/// A checked authorization request.
+struct AuthRequest {
+    client: &'static Client,
+    redirect_uri: String,
+    state: Option<String>,
+    nonce: Option<String>,
+    scope: String,
+    challenge: String,
+}
+
+/// Loopback redirect URIs only (`http://127.0.0.1`, `localhost`, `[::1]`,
+/// any port), no fragment.
+fn redirect_allowed(uri: &str) -> bool {
+    let Some(rest) = uri.strip_prefix("http://") else {
+        return false;
+    };
+    if uri.contains('#') {
+        return false;
+    }
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let (host, port) = if let Some(after) = authority.strip_prefix("[::1]") {
+        match after.strip_prefix(':') {
+            Some(p) => ("[::1]", Some(p)),
+            None if after.is_empty() => ("[::1]", None),
+            None => return false,
+        }
+    } else {
+        match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]") && port_ok
+}
+
+fn error_page(status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Error</title></head>\
+         <body><h1>We are sorry…</h1><p>{}</p></body></html>",
+        html_escape(message)
+    );
+    (status, Html(body)).into_response()
+}
+
+fn redirect_to(uri: &str, params: &[(&str, &str)]) -> Response {
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    let query: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", oauth::urlencode(v)))
+        .collect();
+    let location = format!("{uri}{sep}{}", query.join("&"));
+    let mut r = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn check_auth_request(st: &AppState, realm: &str, form: &Form) -> Result<AuthRequest, Response> {
+    let Some(client) = form.get("client_id").and_then(find_client) else {
+        return Err(error_page(StatusCode::BAD_REQUEST, "Client not found."));
+    };
+    let Some(redirect_uri) = form.get("redirect_uri").filter(|u| redirect_allowed(u)) else {
+        return Err(error_page(
+            StatusCode::BAD_REQUEST,
+            "Invalid parameter: redirect_uri",
+        ));
+    };
+    let state = form.get("state").map(str::to_string);
+    let iss = issuer(st, realm);
+    let fail = |code: &str, desc: &str| {
+        let mut p = vec![("error", code), ("error_description", desc)];
+        if let Some(s) = &state {
+            p.push(("state", s));
+        }
+        p.push(("iss", &iss));
+        redirect_to(redirect_uri, &p)
+    };
+    if form.get("response_type") != Some("code") {
+        return Err(fail(
+            "unsupported_response_type",
+            "Only response_type=code is supported",
+        ));
+    }
+    let scope = grant_scope(form.get("scope")).map_err(|e| fail("invalid_scope", &e))?;
+    if form.get("code_challenge_method") != Some("S256") {
+        return Err(fail(
+            "invalid_request",
+            "Invalid parameter: code_challenge_method (S256 required)",
+        ));
+    }
+    let challenge = form
+        .get("code_challenge")
+        .filter(|c| {
+            c.len() == 43
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .ok_or_else(|| {
+            fail(
+                "invalid_request",
+                "Missing or invalid parameter: code_challenge",
+            )
+        })?;
+    Ok(AuthRequest {
+        client,
+        redirect_uri: redirect_uri.to_string(),
+        state,
+        nonce: form.get("nonce").map(str::to_string),
+        scope,
+        challenge: challenge.to_string(),
+    })
+}
+
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn login_form(realm: &str, form: &Form, error: Option<&str>) -> Response {
+    let mut hidden = String::new();
+    let mut params: Vec<(&String, &String)> = form
+        .iter()
+        .filter(|(k, _)| k.as_str() != "username" && k.as_str() != "password")
+        .collect();
+    params.sort();
+    for (k, v) in params {
+        hidden.push_str(&format!(
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+            html_escape(k),
+            html_escape(v)
+        ));
+    }
+    let error = error.map_or_else(String::new, |e| {
+        format!("<p class=\"error\" role=\"alert\">{}</p>", html_escape(e))
+    });
+    let username = html_escape(form.get("username").unwrap_or(""));
+    let realm = html_escape(realm);
+    let body = format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in to {realm}</title>
+<style>
+body {{ font: 16px/1.5 system-ui, sans-serif; background: #f3f4f6; display: grid; place-items: center; min-height: 100vh; margin: 0; }}
+main {{ background: #fff; padding: 2rem 2.5rem; border-radius: 8px; box-shadow: 0 2px 12px #0002; width: min(22rem, 90vw); }}
+h1 {{ font-size: 1.25rem; margin-top: 0; }} label {{ display: block; margin: .75rem 0; }}
+input:not([type=hidden]) {{ display: block; width: 100%; box-sizing: border-box; padding: .5rem; margin-top: .25rem; }}
+button {{ width: 100%; padding: .6rem; margin-top: .5rem; background: #2563eb; color: #fff; border: 0; border-radius: 4px; font-size: 1rem; }}
+.error {{ color: #b91c1c; }} .hint {{ color: #6b7280; font-size: .85rem; }}
+</style></head>
+<body><main>
+<h1>Sign in to {realm}</h1>
+{error}
+<form method="post" action="/realms/{realm}/protocol/openid-connect/auth">
+{hidden}<label>Username <input name="username" autocomplete="username" value="{username}" required autofocus></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Sign in</button>
+</form>
+<p class="hint">Demo user: demo / demo-password</p>
+</main></body></html>
+"#
+    );
+    let mut r = Html(body).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn auth_page(State(st): St, Path(realm): Path<String>, RawQuery(q): RawQuery) -> Response {
+    if let Err(r) = check_realm(&realm) {
+        return r;
+    }
+    let form = match oauth::parse_query(q.unwrap_or_default().as_bytes()) {
+        Ok(f) => f,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e),
+    };
+    match check_auth_request(&st, &realm, &form) {
+        Ok(_) => login_form(&realm, &form, None),
+        Err(r) => r,
+    }
+}
+
+async fn auth_submit(
+    State(st): St,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = check_realm(&realm) {
+        return r;
+    }
+    let form = match oauth::parse_form(&headers, &body) {
+        Ok(f) => f,
+        Err(_) => return error_page(StatusCode::BAD_REQUEST, "Malformed login form"),
+    };
+    let req = match check_auth_request(&st, &realm, &form) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let user = match (form.get("username"), form.get("password")) {
+        (Some(u), Some(p)) => user_by_password(u, p),
+        _ => None,
+    };
+    let Some(user) = user else {
+        st.stats().login_failure(Style::Kc);
+        return login_form(&realm, &form, Some("Invalid username or password."));
+    };
+    let Some(family) = new_session(&st, &realm, req.client, user, req.scope, req.nonce) else {
+        return session_lost();
+    };
+    let code = random_token(32);
+    let now = st.now();
+    st.store().add_code(
+        code.clone(),
+        AuthCode {
+            family: family.id.clone(),
+            client_id: req.client.id.to_string(),
+            redirect_uri: req.redirect_uri.clone(),
+            code_challenge: req.challenge,
+            realm: realm.clone(),
+            expires_at: now + CODE_TTL,
+            used: false,
+        },
+    );
+    let iss = issuer(&st, &realm);
+    let mut params = vec![("code", code.as_str())];
+    if let Some(s) = &req.state {
+        params.push(("state", s));
+    }
+    params.push(("session_state", &family.id));
+    params.push(("iss", &iss));
+    redirect_to(&req.redirect_uri, &params)
+}
+
+// ---- revocation, userinfo, discovery, JWKS ----
+
+async fn revoke(
+    State(st): St,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = check_realm(&realm) {
+        return r;
+    }
+    let form = match oauth::parse_form(&headers, &body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let client = match authenticate(&headers, &form, &realm) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Some(token) = form.get("token") else {
+        return oauth::invalid_request("Missing parameter: token");
+    };
+    if let Some(hint) = form.get("token_type_hint") {
+        if hint != "access_token" && hint != "refresh_token" {
+            return oauth::error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_token_type",
+                "Unsupported token_type_hint",
+            );
+        }
+    }
+    let mut store = st.store();
+    let owner = |cid: Option<&str>| cid == Some(client.id);
+    if let Some(f) = store.refresh_family(token).cloned() {
+        if f.style != Style::Kc {
+            return StatusCode::OK.into_response();
+        }
+        if !owner(f.client_id.as_deref()) {
+            return oauth::invalid_request("Unmatching clients");
+        }
+        store.revoke_family(&f.id);
+    } else if let Some(a) = store.access_record(token).cloned() {
+        if a.style != Style::Kc {
+            return StatusCode::OK.into_response();
+        }
+        if !owner(a.client_id.as_deref()) {
+            return oauth::invalid_request("Unmatching clients");
+        }
+        store.revoke_access(token);
+    } else {
+        // RFC 7009 §2.2: an unknown token is not an error.
+        return StatusCode::OK.into_response();
+    }
+    drop(store);
+    st.stats().revocation();
+    StatusCode::OK.into_response()
+}
+
+async fn userinfo(State(st): St, Path(realm): Path<String>, headers: HeaderMap) -> Response {
+    if let Err(r) = check_realm(&realm) {
+        return r;
+    }
+    let rec = match oauth::authorize(&st, &headers, Style::Kc, Some(&realm), &realm) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let base = json!({"sub": rec.subject});
+    let body = match user_by_subject(&rec.subject) {
+        Some(u) => merge(base, user_claims(Some(u))),
+        None => merge(base, json!({"preferred_username": rec.username})),
+    };
+    axum::Json(body).into_response()
+}
+
+async fn discovery(State(st): St, Path(realm): Path<String>) -> Response {
+    if let Err(r) = check_realm(&realm) {
+        return r;
+    }
+    let iss = issuer(&st, &realm);
+    let oidc = format!("{iss}/protocol/openid-connect");
+    axum::Json(json!({
+        "issuer": iss,
+        "authorization_endpoint": format!("{oidc}/auth"),
+        "token_endpoint": format!("{oidc}/token"),
+        "userinfo_endpoint": format!("{oidc}/userinfo"),
+        "jwks_uri": format!("{oidc}/certs"),
+        "revocation_endpoint": format!("{oidc}/revoke"),
+        "grant_types_supported": ["authorization_code", "password", "refresh_token", "client_credentials"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": SCOPES,
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "preferred_username", "name", "email", "email_verified"],
+        "authorization_response_iss_parameter_supported": true,
+    }))
+    .into_response()
+}
+
+async fn certs(State(st): St, Path(realm): Path<String>) -> Response {
+    if let Err(r) = check_realm(&realm) {
+        return r;
+    }
+    axum::Json(st.keys.jwks()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_redirects_only() {
+        for ok in [
+            "http://127.0.0.1:8787/demo/",
+            "http://localhost/cb?x=1",
+            "http://[::1]:3000/cb",
+            "http://127.0.0.1",
+        ] {
+            assert!(redirect_allowed(ok), "{ok}");
+        }
+        for bad in [
+            "https://evil.example/cb",
+            "http://evil.example/cb",
+            "http://127.0.0.1.evil.example/",
+            "http://localhost:80x/",
+            "http://localhost/cb#frag",
+            "javascript:alert(1)",
+        ] {
+            assert!(!redirect_allowed(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scope_granting() {
+        assert_eq!(grant_scope(None).as_deref(), Ok("profile email"));
+        assert_eq!(
+            grant_scope(Some("email openid")).as_deref(),
+            Ok("openid profile email")
+        );
+        assert!(grant_scope(Some("openid admin")).is_err());
+    }
+
+    #[test]
+    fn verifier_rules() {
+        assert!(valid_verifier(&"a".repeat(43)));
+        assert!(!valid_verifier(&"a".repeat(42)));
+        assert!(!valid_verifier(&"a".repeat(129)));
+        assert!(!valid_verifier(&format!("{}!", "a".repeat(43))));
+    }
+}

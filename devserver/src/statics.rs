@@ -1,0 +1,45 @@
+//! The demo page at `/demo/`, the built package at `/pkg/`, and `GET /`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde_json::json;
+use tower_http::services::ServeDir;
+
+use crate::config::Config;
+use crate::endpoints::NAMES;
+use crate::state::AppState;
+
+pub(crate) fn routes(config: &Config) -> Router<Arc<AppState>> {
+    let mut r = Router::new();
+    if let Some(www) = &config.www_dir {
+        r = r
+            .route("/", get(|| async { Redirect::to("/demo/") }))
+            .route("/demo", get(|| async { Redirect::to("/demo/") }))
+            .nest_service("/demo/", ServeDir::new(www));
+    } else {
+        r = r.route("/", get(index));
+    }
+    if let Some(pkg) = &config.pkg_dir {
+        // mime_guess maps .wasm to application/wasm, which streaming
+        // compilation needs.
+        r = r.nest_service("/pkg/", ServeDir::new(pkg));
+    }
+    r
+}
+
+async fn index() -> Response {
+    let endpoints: serde_json::Map<String, serde_json::Value> = NAMES
+        .iter()
+        .map(|(n, route)| ((*n).to_string(), json!(route)))
+        .collect();
+    axum::Json(json!({
+        "service": "tokenkeeper devserver",
+        "endpoints": endpoints,
+        "admin": ["GET /admin/stats", "POST /admin/reset", "GET|POST|DELETE /admin/faults",
+                  "POST /admin/revoke", "GET /admin/sessions", "GET|PATCH /admin/config"],
+    }))
+    .into_response()
+}

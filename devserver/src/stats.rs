@@ -1,0 +1,162 @@
+//! Counters and a bounded log of the API requests received, for tests to
+//! assert on (`GET /admin/stats`). Nothing here holds a secret: the log
+//! keeps the method, the path without its query, the endpoint name, the
+//! `grant_type` and the status.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::store::Style;
+
+/// How many log entries are kept.
+const LOG_CAP: usize = 500;
+
+/// Outcome of a call to a protected API.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Protected {
+    Ok,
+    Missing,
+    Expired,
+    Invalid,
+}
+
+/// One received API request.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct LogEntry {
+    pub(crate) seq: u64,
+    /// Server time (offset clock), Unix milliseconds.
+    pub(crate) at_ms: i64,
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) endpoint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) grant: Option<String>,
+    /// `null` when the connection was dropped without a response.
+    pub(crate) status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) fault: Option<String>,
+    pub(crate) duration_ms: u64,
+}
+
+#[derive(Debug, Default)]
+struct PerStyle(BTreeMap<Style, u64>);
+
+impl PerStyle {
+    fn add(&mut self, s: Style) {
+        *self.0.entry(s).or_default() += 1;
+    }
+    fn json(&self) -> Value {
+        let mut m = serde_json::Map::new();
+        m.insert("total".into(), json!(self.0.values().sum::<u64>()));
+        for (s, n) in &self.0 {
+            m.insert(s.as_str().into(), json!(n));
+        }
+        Value::Object(m)
+    }
+}
+
+/// All counters.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    requests: BTreeMap<String, u64>,
+    preflights: u64,
+    logins: PerStyle,
+    login_failures: PerStyle,
+    refreshes: PerStyle,
+    refresh_rejections: PerStyle,
+    reuse_detections: PerStyle,
+    client_credentials: PerStyle,
+    code_exchanges: u64,
+    revocations: u64,
+    protected_ok: u64,
+    protected_missing: u64,
+    protected_expired: u64,
+    protected_invalid: u64,
+    faults: BTreeMap<String, u64>,
+    log: VecDeque<LogEntry>,
+    seq: u64,
+}
+
+impl Stats {
+    pub(crate) fn request(&mut self, endpoint: &str) {
+        *self.requests.entry(endpoint.to_string()).or_default() += 1;
+    }
+    pub(crate) fn preflight(&mut self) {
+        self.preflights += 1;
+    }
+    pub(crate) fn login(&mut self, s: Style) {
+        self.logins.add(s);
+    }
+    pub(crate) fn login_failure(&mut self, s: Style) {
+        self.login_failures.add(s);
+    }
+    pub(crate) fn refresh(&mut self, s: Style) {
+        self.refreshes.add(s);
+    }
+    pub(crate) fn refresh_rejected(&mut self, s: Style) {
+        self.refresh_rejections.add(s);
+    }
+    pub(crate) fn reuse_detected(&mut self, s: Style) {
+        self.reuse_detections.add(s);
+    }
+    pub(crate) fn client_credentials(&mut self, s: Style) {
+        self.client_credentials.add(s);
+    }
+    pub(crate) fn code_exchange(&mut self) {
+        self.code_exchanges += 1;
+    }
+    pub(crate) fn revocation(&mut self) {
+        self.revocations += 1;
+    }
+    pub(crate) fn protected(&mut self, p: Protected) {
+        match p {
+            Protected::Ok => self.protected_ok += 1,
+            Protected::Missing => self.protected_missing += 1,
+            Protected::Expired => self.protected_expired += 1,
+            Protected::Invalid => self.protected_invalid += 1,
+        }
+    }
+    pub(crate) fn fault(&mut self, kind: &str) {
+        *self.faults.entry(kind.to_string()).or_default() += 1;
+    }
+    pub(crate) fn log(&mut self, mut entry: LogEntry) {
+        self.seq += 1;
+        entry.seq = self.seq;
+        if self.log.len() == LOG_CAP {
+            self.log.pop_front();
+        }
+        self.log.push_back(entry);
+    }
+
+    /// The `GET /admin/stats` body.
+    pub(crate) fn json(&self) -> Value {
+        let mut faults = serde_json::Map::new();
+        faults.insert("total".into(), json!(self.faults.values().sum::<u64>()));
+        for (k, n) in &self.faults {
+            faults.insert(k.clone(), json!(n));
+        }
+        json!({
+            "requests": self.requests,
+            "preflights": self.preflights,
+            "logins": self.logins.json(),
+            "login_failures": self.login_failures.json(),
+            "refreshes": self.refreshes.json(),
+            "refresh_rejections": self.refresh_rejections.json(),
+            "reuse_detections": self.reuse_detections.json(),
+            "client_credentials": self.client_credentials.json(),
+            "code_exchanges": self.code_exchanges,
+            "revocations": self.revocations,
+            "protected_calls": {
+                "ok": self.protected_ok,
+                "missing": self.protected_missing,
+                "expired": self.protected_expired,
+                "invalid": self.protected_invalid,
+            },
+            "expired_token_calls": self.protected_expired,
+            "faults_applied": faults,
+            "log": self.log,
+        })
+    }
+}

@@ -1,0 +1,322 @@
+//! Sessions ("token families"), refresh tokens, access tokens and
+//! authorization codes, all in memory. Times are server seconds (the
+//! offset clock). Tokens are keys here and never leave through the admin API.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+/// One of the four emulated API styles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Style {
+    /// LGDX-style custom JSON (`/Identity/Auth/*`).
+    Lgdx,
+    /// Keycloak-style OIDC (`/realms/{realm}/...`).
+    Kc,
+    /// Identity-Manager-style client credentials (`/im/...`).
+    Im,
+    /// TNCO-style client credentials with Basic auth (`/tnco/...`).
+    Tnco,
+}
+
+impl Style {
+    /// Short name used in endpoint names and stats.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Lgdx => "lgdx",
+            Self::Kc => "kc",
+            Self::Im => "im",
+            Self::Tnco => "tnco",
+        }
+    }
+}
+
+/// A login session: every token refreshed from one login shares it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Family {
+    pub(crate) id: String,
+    pub(crate) style: Style,
+    pub(crate) subject: String,
+    pub(crate) username: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) realm: Option<String>,
+    pub(crate) scope: String,
+    #[serde(skip)]
+    pub(crate) nonce: Option<String>,
+    pub(crate) auth_time: i64,
+    pub(crate) created_at: i64,
+    pub(crate) refreshes: u64,
+    pub(crate) revoked: bool,
+}
+
+#[derive(Debug, Clone)]
+struct RefreshRecord {
+    family: String,
+    expires_at: i64,
+    used: bool,
+}
+
+/// What the server knows of an access token it issued.
+#[derive(Debug, Clone)]
+pub(crate) struct AccessRecord {
+    pub(crate) style: Style,
+    pub(crate) family: Option<String>,
+    pub(crate) subject: String,
+    pub(crate) username: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) realm: Option<String>,
+    pub(crate) expires_at: i64,
+    pub(crate) revoked: bool,
+}
+
+/// An authorization code waiting for its exchange.
+#[derive(Debug, Clone)]
+pub(crate) struct AuthCode {
+    pub(crate) family: String,
+    pub(crate) client_id: String,
+    pub(crate) redirect_uri: String,
+    pub(crate) code_challenge: String,
+    pub(crate) realm: String,
+    pub(crate) expires_at: i64,
+    pub(crate) used: bool,
+}
+
+/// Why a presented access token is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AccessError {
+    /// Never issued here (or issued for another style/realm).
+    Unknown,
+    /// Issued here but past its `exp`.
+    Expired,
+    /// Revoked, or its session was.
+    Revoked,
+}
+
+/// Why a refresh token is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefreshError {
+    /// Never issued here.
+    Unknown,
+    /// Past its expiry.
+    Expired,
+    /// Its session was revoked (admin, revocation endpoint or reuse).
+    FamilyRevoked,
+    /// Already used with rotation on: the session is now revoked.
+    Reused,
+    /// Issued to another client or user.
+    Mismatch,
+}
+
+/// All token state.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    families: HashMap<String, Family>,
+    refresh: HashMap<String, RefreshRecord>,
+    access: HashMap<String, AccessRecord>,
+    codes: HashMap<String, AuthCode>,
+    next_family: u64,
+}
+
+impl Store {
+    /// Opens a session and returns its id.
+    pub(crate) fn new_family(&mut self, mut family: Family) -> String {
+        self.next_family += 1;
+        let id = format!("{}-{}", family.style.as_str(), self.next_family);
+        family.id.clone_from(&id);
+        self.families.insert(id.clone(), family);
+        id
+    }
+
+    pub(crate) fn family(&self, id: &str) -> Option<&Family> {
+        self.families.get(id)
+    }
+
+    pub(crate) fn families(&self) -> Vec<Family> {
+        let mut v: Vec<Family> = self.families.values().cloned().collect();
+        v.sort_by_key(|f| (f.created_at, f.id.clone()));
+        v
+    }
+
+    pub(crate) fn add_refresh(&mut self, token: String, family: &str, expires_at: i64) {
+        self.refresh.insert(
+            token,
+            RefreshRecord {
+                family: family.to_string(),
+                expires_at,
+                used: false,
+            },
+        );
+    }
+
+    pub(crate) fn add_access(&mut self, token: String, record: AccessRecord) {
+        self.access.insert(token, record);
+    }
+
+    /// Looks an access token up for `style` (and `realm`, where the style has
+    /// realms); expired, revoked and revoked-session tokens are refused.
+    pub(crate) fn check_access(
+        &self,
+        token: &str,
+        style: Style,
+        realm: Option<&str>,
+        now: i64,
+    ) -> Result<AccessRecord, AccessError> {
+        let rec = self.access.get(token).ok_or(AccessError::Unknown)?;
+        if rec.style != style || (realm.is_some() && rec.realm.as_deref() != realm) {
+            return Err(AccessError::Unknown);
+        }
+        let family_revoked = rec
+            .family
+            .as_ref()
+            .and_then(|f| self.families.get(f))
+            .is_some_and(|f| f.revoked);
+        if rec.revoked || family_revoked {
+            return Err(AccessError::Revoked);
+        }
+        if now >= rec.expires_at {
+            return Err(AccessError::Expired);
+        }
+        Ok(rec.clone())
+    }
+
+    /// Spends a refresh token of `style`. `rotate`: a used token is refused
+    /// and revokes its session (reuse detection). `owner` checks the session
+    /// belongs to the presenting client (Keycloak) or user (LGDX).
+    pub(crate) fn use_refresh(
+        &mut self,
+        token: &str,
+        style: Style,
+        rotate: bool,
+        owner: &dyn Fn(&Family) -> bool,
+        now: i64,
+    ) -> Result<Family, RefreshError> {
+        let rec = self.refresh.get(token).ok_or(RefreshError::Unknown)?;
+        let fam = self
+            .families
+            .get(&rec.family)
+            .ok_or(RefreshError::Unknown)?;
+        if fam.style != style {
+            return Err(RefreshError::Unknown);
+        }
+        if now >= rec.expires_at {
+            return Err(RefreshError::Expired);
+        }
+        if !owner(fam) {
+            return Err(RefreshError::Mismatch);
+        }
+        if fam.revoked {
+            return Err(RefreshError::FamilyRevoked);
+        }
+        let family_id = rec.family.clone();
+        if rec.used && rotate {
+            self.revoke_family(&family_id);
+            return Err(RefreshError::Reused);
+        }
+        if let Some(r) = self.refresh.get_mut(token) {
+            r.used = true;
+        }
+        let fam = self
+            .families
+            .get_mut(&family_id)
+            .ok_or(RefreshError::Unknown)?;
+        fam.refreshes += 1;
+        Ok(fam.clone())
+    }
+
+    /// Revokes a session; `true` if it existed and was live.
+    pub(crate) fn revoke_family(&mut self, id: &str) -> bool {
+        match self.families.get_mut(id) {
+            Some(f) if !f.revoked => {
+                f.revoked = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The session a refresh or access token belongs to.
+    pub(crate) fn family_of_token(&self, token: &str) -> Option<String> {
+        self.refresh
+            .get(token)
+            .map(|r| r.family.clone())
+            .or_else(|| self.access.get(token).and_then(|a| a.family.clone()))
+    }
+
+    /// Marks one access token revoked; `true` if it was known.
+    pub(crate) fn revoke_access(&mut self, token: &str) -> bool {
+        self.access
+            .get_mut(token)
+            .map(|a| a.revoked = true)
+            .is_some()
+    }
+
+    pub(crate) fn refresh_family(&self, token: &str) -> Option<&Family> {
+        self.refresh
+            .get(token)
+            .and_then(|r| self.families.get(&r.family))
+    }
+
+    pub(crate) fn access_record(&self, token: &str) -> Option<&AccessRecord> {
+        self.access.get(token)
+    }
+
+    /// Revokes every session matching `pred`; returns how many.
+    pub(crate) fn revoke_where(&mut self, pred: impl Fn(&Family) -> bool) -> usize {
+        let mut n = 0;
+        for f in self.families.values_mut() {
+            if !f.revoked && pred(f) {
+                f.revoked = true;
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Revokes every client-credentials access token (they have no
+    /// session), of one style or of all.
+    pub(crate) fn revoke_sessionless(&mut self, style: Option<&str>) -> usize {
+        let mut n = 0;
+        for a in self.access.values_mut() {
+            let style_ok = style.is_none_or(|s| a.style.as_str() == s);
+            if a.family.is_none() && !a.revoked && style_ok {
+                a.revoked = true;
+                n += 1;
+            }
+        }
+        n
+    }
+
+    pub(crate) fn add_code(&mut self, code: String, record: AuthCode) {
+        self.codes.insert(code, record);
+    }
+
+    /// Takes an authorization code. A second use fails and revokes the
+    /// session the first use created (RFC 6749 §4.1.2).
+    pub(crate) fn use_code(&mut self, code: &str, now: i64) -> Option<AuthCode> {
+        let rec = self.codes.get_mut(code)?;
+        if rec.used {
+            let family = rec.family.clone();
+            self.revoke_family(&family);
+            return None;
+        }
+        rec.used = true;
+        if now >= rec.expires_at {
+            return None;
+        }
+        Some(rec.clone())
+    }
+
+    /// Forgets everything.
+    pub(crate) fn clear(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Drops records long past expiry so a long demo run stays small.
+    pub(crate) fn prune(&mut self, now: i64) {
+        const GRACE: i64 = 3600;
+        self.access.retain(|_, a| a.expires_at + GRACE > now);
+        self.refresh.retain(|_, r| r.expires_at + GRACE > now);
+        self.codes.retain(|_, c| c.expires_at + GRACE > now);
+    }
+}
