@@ -61,11 +61,28 @@ fn doing(what: &str) {
 }
 
 impl Setup<'_> {
-    /// Route detection: active toolchain with the target → linked `debian`
-    /// toolchain → `rustup target add` with a timeout → Debian route.
+    /// Route detection: the toolchain an earlier setup chose (auto only) →
+    /// active toolchain with the target → linked `debian` toolchain →
+    /// `rustup target add` with a timeout → Debian route.
     fn toolchain(&mut self) -> Result<(Toolchain, String)> {
         let route = Route::from_env()?;
         let active = toolchain::active();
+        let earlier = toolchain::remembered(self.paths)
+            .filter(|earlier| route == Route::Auto && *earlier != active);
+        if let Some(earlier) = earlier {
+            if earlier.0.as_deref() == Some(DEBIAN_TOOLCHAIN) {
+                return self
+                    .debian_toolchain("chosen by an earlier setup; WASM_ROUTE=rustup switches");
+            }
+            if earlier.has_wasm_std() {
+                let note = format!(
+                    "{} (chosen by an earlier setup; {})",
+                    earlier.name(),
+                    earlier.version()
+                );
+                return Ok((earlier, note));
+            }
+        }
         if route != Route::Debian {
             if active.has_wasm_std() {
                 let note = format!(
