@@ -11,8 +11,15 @@
 //!   in as [`core::time::UnixMillis`].
 //! - JS bindings live only in `js` and `platform::web`, compiled for wasm32
 //!   alone, so the host build and host tests prove the core is pure.
+//! - [`driver`] joins a [`core::session::Session`] to a
+//!   [`platform::Platform`] (clock, HTTP, sleep, store, lock, randomness).
+//!   It is generic and single-threaded (`Rc`, no `Send`), so the same code
+//!   runs natively against `platform::fake` (feature `fakes`) in tests and
+//!   against the JS adapters in wasm.
 
 pub mod core;
+pub mod driver;
+pub mod platform;
 
 #[cfg(target_arch = "wasm32")]
 mod js;

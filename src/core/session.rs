@@ -263,6 +263,12 @@ impl Session {
             (Profile::OAuth2(p), Renewal::ClientCredentials, _) => request::client_credentials(p),
             (Profile::OAuth2(p), Renewal::RefreshToken, Some(rt)) => request::oauth_refresh(p, rt),
             (Profile::Json(p), _, Some(rt)) => request::json_refresh(p, &tokens.access_token, rt),
+            (_, _, None) if !expiry::is_fresh(now, tokens.expires_at) => {
+                self.end(EndReason::AccessTokenExpired);
+                return Err(Error::SessionEnded {
+                    reason: EndReason::AccessTokenExpired,
+                });
+            }
             (_, _, None) => return Err(Error::NoRefreshToken),
         };
         let sent = tokens.refresh_token.clone();

@@ -1,0 +1,402 @@
+//! The async glue between the sans-IO [`Session`] and a [`Platform`].
+//!
+//! A [`Driver`] performs what the session decides: it sends requests,
+//! writes the store, takes the cross-context lock around refreshes, and
+//! hands out valid access tokens. It is generic and single-threaded: state
+//! is shared with `Rc`/`RefCell` (no borrow is held across an `await`), and
+//! concurrent callers of [`Driver::access_token`] share one refresh through
+//! a waiter list (single-flight).
+//!
+//! A refresh runs as: take the lock → reload the store (another context may
+//! have refreshed already) → refresh only if still due → persist → release.
+//! A refresh rejected with 400/401 re-reads the store first, so tokens that
+//! another context rotated meanwhile are adopted instead of ending the
+//! session.
+
+use crate::core::config::Config;
+use crate::core::error::Error;
+use crate::core::expiry;
+use crate::core::request::Credentials;
+use crate::core::secret::AccessToken;
+use crate::core::session::{Event, PersistOp, RequestId, Session, Snapshot};
+use crate::core::time::UnixMillis;
+use crate::platform::{Clock, CrossTabLock, HttpTransport, Platform, Random, Sleeper, TokenStore};
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+/// Driver settings beyond the core configuration.
+#[derive(Debug, Clone)]
+pub struct DriverOptions {
+    /// The store key and lock name (default `"tokenkeeper"`).
+    pub storage_key: String,
+    /// How long to wait for the cross-context lock (default 10 s).
+    pub lock_timeout_ms: u32,
+}
+
+impl Default for DriverOptions {
+    fn default() -> Self {
+        Self {
+            storage_key: "tokenkeeper".into(),
+            lock_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// A callback that receives every event, after the state change.
+pub type EventListener = Rc<dyn Fn(&Event)>;
+
+/// One shared refresh: its result and the callers waiting for it.
+#[derive(Default)]
+struct Flight {
+    result: RefCell<Option<Result<(), Error>>>,
+    wakers: RefCell<Vec<Waker>>,
+}
+
+struct Inner<P> {
+    platform: P,
+    session: RefCell<Session>,
+    options: DriverOptions,
+    flight: RefCell<Option<Rc<Flight>>>,
+    listener: RefCell<Option<EventListener>>,
+}
+
+/// Keeps a session alive on a platform. Clones share the session.
+pub struct Driver<P: Platform> {
+    inner: Rc<Inner<P>>,
+}
+
+impl<P: Platform> Clone for Driver<P> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Rc::clone(&self.inner),
+        }
+    }
+}
+
+impl<P: Platform> fmt::Debug for Driver<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Driver")
+            .field("state", &self.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: Platform> Driver<P> {
+    /// A driver for a new, logged-out session; invalid configuration fails
+    /// here.
+    pub fn new(config: Config, platform: P, options: DriverOptions) -> Result<Self, Error> {
+        Ok(Self {
+            inner: Rc::new(Inner {
+                session: RefCell::new(Session::new(config)?),
+                platform,
+                options,
+                flight: RefCell::new(None),
+                listener: RefCell::new(None),
+            }),
+        })
+    }
+
+    /// Sets the callback that receives every event.
+    pub fn set_listener(&self, listener: Option<EventListener>) {
+        *self.inner.listener.borrow_mut() = listener;
+    }
+
+    /// Loads the stored session, if any. Unreadable stored text is an
+    /// [`Error::StoredFormat`] and leaves the session logged out.
+    pub async fn restore(&self) -> Result<(), Error> {
+        let stored = self.platform().store().get(&self.inner.options.storage_key).await?;
+        let now = self.now();
+        let result = self.session().handle_restored(now, stored.as_deref());
+        self.pump(None).await;
+        result
+    }
+
+    /// Logs in with `credentials` and stores the session.
+    pub async fn login(&self, credentials: Credentials) -> Result<(), Error> {
+        let now = self.now();
+        self.feed_jitter();
+        self.session().login(now, &credentials)?;
+        drop(credentials);
+        let events = self.pump(None).await;
+        events
+            .iter()
+            .find_map(|e| match e {
+                Event::LoggedIn => Some(Ok(())),
+                Event::LoginFailed { error } => Some(Err(error.clone())),
+                _ => None,
+            })
+            .unwrap_or(Err(Error::Aborted))
+    }
+
+    /// A valid access token: the held one while fresh and not yet due for
+    /// refresh; otherwise after a refresh (joining one in flight). When the
+    /// refresh fails but the held token is still fresh, that token is
+    /// returned. A token that arrives already expired (`expires_in: 0`) is
+    /// handed to the callers of that refresh only.
+    pub async fn access_token(&self) -> Result<AccessToken, Error> {
+        let now = self.now();
+        {
+            let s = self.inner.session.borrow();
+            if let Some(t) = s.access_token(now).filter(|_| !s.refresh_due(now)) {
+                return Ok(t.clone());
+            }
+        }
+        let outcome = self.renew(false).await;
+        let now = self.now();
+        let s = self.inner.session.borrow();
+        if let Some(t) = s.access_token(now) {
+            return Ok(t.clone());
+        }
+        outcome?;
+        s.current_access_token().cloned().ok_or(Error::NoSession)
+    }
+
+    /// Refreshes now (e.g. after a 401 from a resource server), unless
+    /// another context already did; joins a refresh in flight.
+    pub async fn refresh(&self) -> Result<(), Error> {
+        self.renew(true).await
+    }
+
+    /// Logs out: clears the session and the store at once, then revokes the
+    /// token when a `revocationUrl` is configured (RFC 7009). A failed
+    /// revocation is reported as [`Event::RevocationFailed`]; the local
+    /// logout has completed anyway. Only a store failure is an error.
+    pub async fn logout(&self) -> Result<(), Error> {
+        let now = self.now();
+        self.session().logout(now);
+        let events = self.pump(None).await;
+        storage_error(&events).map_or(Ok(()), Err)
+    }
+
+    /// When the adapter's single timer should fire next (epoch ms).
+    #[must_use]
+    pub fn next_wakeup(&self) -> Option<UnixMillis> {
+        self.inner.session.borrow().poll_timeout()
+    }
+
+    /// Call when the timer fires (or on `visibilitychange`, `online`…):
+    /// refreshes if due, ends an expired session. Spurious calls are
+    /// harmless; the wall clock decides.
+    pub async fn handle_timer(&self) -> Result<(), Error> {
+        let now = self.now();
+        if self.inner.session.borrow().refresh_due(now) {
+            return self.renew(false).await;
+        }
+        self.session().handle_timeout(now);
+        self.pump(None).await;
+        Ok(())
+    }
+
+    /// Drives the timers with the platform's [`Sleeper`] until nothing is
+    /// left to wait for (logged out or ended). For runtimes without an
+    /// adapter-armed timer.
+    pub async fn run(&self) {
+        while let Some(at) = self.next_wakeup() {
+            let delay = expiry::timer_delay(self.now(), at).max(1);
+            self.platform().sleeper().sleep(delay).await;
+            // A failed refresh is already reported as an event and backs
+            // off by itself.
+            let _ = self.handle_timer().await;
+        }
+    }
+
+    /// A secret-free view of the session.
+    #[must_use]
+    pub fn state(&self) -> Snapshot {
+        self.inner.session.borrow().snapshot()
+    }
+
+    fn platform(&self) -> &P {
+        &self.inner.platform
+    }
+
+    fn session(&self) -> std::cell::RefMut<'_, Session> {
+        self.inner.session.borrow_mut()
+    }
+
+    fn now(&self) -> UnixMillis {
+        self.platform().clock().now()
+    }
+
+    fn feed_jitter(&self) {
+        let sample = self.platform().random().next_u32();
+        self.session().set_jitter(sample);
+    }
+
+    /// Runs or joins the single refresh flight.
+    async fn renew(&self, force: bool) -> Result<(), Error> {
+        let joined = self.inner.flight.borrow().clone();
+        if let Some(flight) = joined {
+            return Wait(flight).await;
+        }
+        let flight = Rc::new(Flight::default());
+        *self.inner.flight.borrow_mut() = Some(Rc::clone(&flight));
+        let mut done = Complete {
+            inner: &self.inner,
+            flight,
+            result: Err(Error::Aborted),
+        };
+        let result = self.renew_locked(force).await;
+        done.result = result.clone();
+        result
+    }
+
+    async fn renew_locked(&self, force: bool) -> Result<(), Error> {
+        let before = self.held_token();
+        let key = &self.inner.options.storage_key;
+        let _guard = self
+            .platform()
+            .lock()
+            .acquire(key, self.inner.options.lock_timeout_ms)
+            .await?;
+        self.reload().await;
+        let now = self.now();
+        let adopted = self.held_token() != before;
+        {
+            let s = self.inner.session.borrow();
+            let due = s.refresh_due(now);
+            if (adopted && s.access_token(now).is_some() && !due) || (!force && !due && s.access_token(now).is_some()) {
+                return Ok(());
+            }
+        }
+        self.feed_jitter();
+        let started = self.session().refresh(now);
+        let id = match started {
+            Ok(id) => id,
+            Err(e) => {
+                self.pump(None).await;
+                return Err(e);
+            }
+        };
+        let events = self.pump(Some(id)).await;
+        for e in &events {
+            match e {
+                Event::SessionEnded { reason } => return Err(Error::SessionEnded { reason: *reason }),
+                Event::RefreshFailed { error, .. } => return Err(error.clone()),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The held access token's text, to notice adoption from the store.
+    fn held_token(&self) -> Option<String> {
+        let s = self.inner.session.borrow();
+        s.tokens().map(|t| t.access_token().secret().to_owned())
+    }
+
+    /// Re-reads the store into the session. Unreadable data is reported
+    /// and otherwise ignored: the session keeps what it holds.
+    async fn reload(&self) {
+        let key = &self.inner.options.storage_key;
+        let stored = self.platform().store().get(key).await;
+        let now = self.now();
+        let result = stored.and_then(|s| self.session().handle_restored(now, s.as_deref()));
+        if let Err(error) = result {
+            self.emit(&[Event::StorageFailed { error }]);
+        }
+    }
+
+    /// Sends queued requests, feeds their answers back, applies store
+    /// changes, and emits the events; returns them. Before a rejected
+    /// refresh (`refresh_id`, 400/401) is fed back, the store is re-read.
+    async fn pump(&self, refresh_id: Option<RequestId>) -> Vec<Event> {
+        let mut events = Vec::new();
+        loop {
+            self.flush_store(&mut events).await;
+            let next = self.session().poll_transmit();
+            let Some((id, req)) = next else { break };
+            let result = self.platform().http().send(req).await;
+            match result {
+                Ok(resp) => {
+                    if Some(id) == refresh_id && matches!(resp.status, 400 | 401) {
+                        self.reload().await;
+                    }
+                    let now = self.now();
+                    self.session().handle_response(now, id, &resp);
+                }
+                Err(e) => {
+                    let now = self.now();
+                    self.session().handle_transport_error(now, id, e);
+                }
+            }
+        }
+        while let Some(e) = self.session().poll_event() {
+            events.push(e);
+        }
+        self.emit(&events);
+        events
+    }
+
+    /// Applies queued store changes in order; failures become events.
+    async fn flush_store(&self, events: &mut Vec<Event>) {
+        let key = &self.inner.options.storage_key;
+        loop {
+            let op = self.session().poll_persist();
+            let result = match op {
+                None => return,
+                Some(PersistOp::Save(s)) => self.platform().store().set(key, s.secret()).await,
+                Some(PersistOp::Clear) => self.platform().store().delete(key).await,
+            };
+            if let Err(error) = result {
+                events.push(Event::StorageFailed { error });
+            }
+        }
+    }
+
+    fn emit(&self, events: &[Event]) {
+        let listener = self.inner.listener.borrow().clone();
+        if let Some(l) = listener {
+            events.iter().for_each(|e| l(e));
+        }
+    }
+}
+
+fn storage_error(events: &[Event]) -> Option<Error> {
+    events.iter().find_map(|e| match e {
+        Event::StorageFailed { error } => Some(error.clone()),
+        _ => None,
+    })
+}
+
+/// Waits for a flight's result.
+struct Wait(Rc<Flight>);
+
+impl Future for Wait {
+    type Output = Result<(), Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(r) = self.0.result.borrow().as_ref() {
+            return Poll::Ready(r.clone());
+        }
+        self.0.wakers.borrow_mut().push(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// Completes a flight when the leader finishes or is dropped mid-way (then
+/// with [`Error::Aborted`]), so waiters never hang.
+struct Complete<'a, P> {
+    inner: &'a Inner<P>,
+    flight: Rc<Flight>,
+    result: Result<(), Error>,
+}
+
+impl<P> Drop for Complete<'_, P> {
+    fn drop(&mut self) {
+        let result = std::mem::replace(&mut self.result, Err(Error::Aborted));
+        *self.flight.result.borrow_mut() = Some(result);
+        {
+            let mut slot = self.inner.flight.borrow_mut();
+            if slot.as_ref().is_some_and(|f| Rc::ptr_eq(f, &self.flight)) {
+                *slot = None;
+            }
+        }
+        let wakers = std::mem::take(&mut *self.flight.wakers.borrow_mut());
+        wakers.into_iter().for_each(Waker::wake);
+    }
+}
