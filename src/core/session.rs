@@ -134,7 +134,16 @@ struct Flight {
     kind: FlightKind,
     sent_at: UnixMillis,
     /// Secrets sent with the request, scrubbed from any echo in errors.
-    sent_secrets: Vec<String>,
+    sent_secrets: SentSecrets,
+}
+
+/// Copies of the secrets a request carried; `Debug` redacts them.
+struct SentSecrets(Vec<String>);
+
+impl std::fmt::Debug for SentSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -526,7 +535,7 @@ impl Session {
             id,
             kind,
             sent_at: now,
-            sent_secrets,
+            sent_secrets: SentSecrets(sent_secrets),
         });
         self.transmits.push_back((id, req));
         id
@@ -604,7 +613,7 @@ impl Session {
     }
 
     fn fail(&mut self, now: UnixMillis, flight: &Flight, mut error: Error, retry_after: Option<u64>) {
-        let secrets: Vec<&str> = flight.sent_secrets.iter().map(String::as_str).collect();
+        let secrets: Vec<&str> = flight.sent_secrets.0.iter().map(String::as_str).collect();
         error.scrub(&secrets);
         let FlightKind::Refresh(sent) = &flight.kind else {
             self.events.push_back(Event::LoginFailed { error });
