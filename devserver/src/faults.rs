@@ -284,7 +284,12 @@ fn canned(spec: &FaultSpec) -> Response {
     r
 }
 
-fn strip_cors(r: &mut Response) {
+/// Response extension: the outer middleware removes the CORS headers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NoCors;
+
+/// Removes every `Access-Control-*` header.
+pub(crate) fn strip_cors(r: &mut Response) {
     let names: Vec<HeaderName> = r
         .headers()
         .keys()
@@ -297,7 +302,7 @@ fn strip_cors(r: &mut Response) {
 }
 
 /// Middleware: counts and logs every API request and applies the first
-/// queued fault that matches it. Admin, static and preflight requests pass
+/// queued fault that matches it. Admin, static and OPTIONS requests pass
 /// untouched.
 pub(crate) async fn track(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
@@ -306,7 +311,7 @@ pub(crate) async fn track(State(st): State<Arc<AppState>>, req: Request, next: N
         return next.run(req).await;
     };
     if req.method() == Method::OPTIONS {
-        st.stats().preflight();
+        // Preflights are counted by the outer middleware.
         return next.run(req).await;
     }
     let started = Instant::now();
@@ -376,7 +381,7 @@ pub(crate) async fn track(State(st): State<Arc<AppState>>, req: Request, next: N
     match response {
         Some(mut r) => {
             if fault.as_ref().is_some_and(|f| f.no_cors) {
-                strip_cors(&mut r);
+                r.extensions_mut().insert(NoCors);
             }
             r
         }

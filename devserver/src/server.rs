@@ -21,6 +21,7 @@ use tower::ServiceExt as _;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::{Config, check_origin};
+use crate::endpoints::{Kind, classify};
 use crate::state::AppState;
 use crate::{admin, faults, identity_manager, keycloak, lgdx, statics, tnco};
 
@@ -99,21 +100,26 @@ pub async fn spawn(config: Config) -> std::io::Result<(SocketAddr, ServerHandle)
 }
 
 fn router(state: Arc<AppState>, config: &Config) -> Router {
-    let mut app = Router::new()
+    let app = Router::new()
         .merge(lgdx::routes())
         .merge(keycloak::routes())
         .merge(identity_manager::routes())
         .merge(tnco::routes())
         .merge(admin::routes())
         .merge(statics::routes(config))
-        .with_state(state.clone());
-    if !config.cors_origins.is_empty() {
+        .with_state(state.clone())
+        .layer(middleware::from_fn_with_state(state.clone(), faults::track));
+    // CORS wraps the fault responses too, so a browser sees an injected 503
+    // as a 503, not as an opaque network error (unless a fault asks for that).
+    let app = if config.cors_origins.is_empty() {
+        app
+    } else {
         let origins: Vec<HeaderValue> = config
             .cors_origins
             .iter()
             .filter_map(|o| HeaderValue::from_str(o).ok())
             .collect();
-        app = app.layer(
+        app.layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(origins))
                 .allow_credentials(true)
@@ -131,15 +137,27 @@ fn router(state: Arc<AppState>, config: &Config) -> Router {
                 ])
                 .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER, header::DATE])
                 .max_age(Duration::from_secs(600)),
-        );
-    }
-    app.layer(middleware::from_fn_with_state(state.clone(), faults::track))
-        .layer(middleware::from_fn_with_state(state, date_header))
+        )
+    };
+    app.layer(middleware::from_fn_with_state(state, outer))
 }
 
-/// Sets `Date` from the offset clock, so a client can see the skew.
-async fn date_header(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+/// Outermost middleware: counts CORS preflights of API paths, strips the
+/// CORS headers when a fault asked for it, and sets `Date` from the offset
+/// clock so a client can see the skew.
+async fn outer(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+        && matches!(classify(req.uri().path()), Kind::Api(_));
+    if preflight {
+        st.stats().preflight();
+    }
     let mut r = next.run(req).await;
+    if r.extensions_mut().remove::<faults::NoCors>().is_some() {
+        faults::strip_cors(&mut r);
+    }
     let ms = st.now_ms().max(0);
     let when = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
     if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(when)) {
