@@ -1,0 +1,63 @@
+// Type-checks a consumer of the built package (pkg/) under each `exports`
+// condition with TypeScript, the way an app would see it: strict mode,
+// the package's own .d.ts files checked too (no skipLibCheck).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const tsc = join(root, 'node_modules/.bin/tsc');
+
+const consumer = `
+import { version, timerDelay } from 'tokenkeeper';
+export const v: string = version();
+export const d: number = timerDelay(Date.now(), Date.now() + 1000);
+`;
+
+const cases = [
+  { condition: 'node', entry: 'node.d.ts', options: { module: 'nodenext', moduleResolution: 'nodenext' } },
+  { condition: 'deno', entry: 'node.d.ts', options: { customConditions: ['deno'] } },
+  { condition: 'workerd', entry: 'workerd.d.ts', options: { customConditions: ['workerd'] } },
+  { condition: 'browser', entry: 'index.d.ts', options: { customConditions: ['browser'] } },
+  { condition: 'import', entry: 'index.d.ts', options: {} },
+];
+
+for (const { condition, entry, options } of cases) {
+  test(`types resolve through the "${condition}" condition to ${entry}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tokenkeeper-types-'));
+    try {
+      mkdirSync(join(dir, 'node_modules'));
+      symlinkSync(join(root, 'pkg'), join(dir, 'node_modules', 'tokenkeeper'), 'dir');
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
+      writeFileSync(join(dir, 'consumer.ts'), consumer);
+      const compilerOptions = {
+        target: 'es2022',
+        module: 'esnext',
+        moduleResolution: 'bundler',
+        lib: ['es2022', 'dom'],
+        types: [],
+        strict: true,
+        noEmit: true,
+        ...options,
+      };
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
+      let out;
+      try {
+        out = execFileSync(tsc, ['-p', dir, '--listFiles'], { encoding: 'utf8' });
+      } catch (e) {
+        assert.fail(`tsc failed:\n${e.stdout}${e.stderr}`);
+      }
+      const files = out.split('\n').map((f) => f.trim());
+      assert.ok(
+        files.some((f) => f.endsWith(`/pkg/${entry}`)),
+        `expected pkg/${entry} among:\n${files.filter((f) => f.includes('/pkg/')).join('\n')}`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
