@@ -273,14 +273,19 @@ impl<P: Platform> Driver<P> {
             }
         };
         let events = self.pump(Some(id)).await;
-        for e in &events {
-            match e {
-                Event::SessionEnded { reason } => return Err(Error::SessionEnded { reason: *reason }),
-                Event::RefreshFailed { error, .. } => return Err(error.clone()),
-                _ => {}
-            }
+        if let Some(reason) = events.iter().find_map(|e| match e {
+            Event::SessionEnded { reason } => Some(*reason),
+            _ => None,
+        }) {
+            return Err(Error::SessionEnded { reason });
         }
-        Ok(())
+        events
+            .iter()
+            .find_map(|e| match e {
+                Event::RefreshFailed { error, .. } => Some(Err(error.clone())),
+                _ => None,
+            })
+            .unwrap_or(Ok(()))
     }
 
     /// The held access token's text, to notice adoption from the store.
@@ -296,9 +301,14 @@ impl<P: Platform> Driver<P> {
         let stored = self.platform().store().get(key).await;
         let now = self.now();
         let result = stored.and_then(|s| self.session().handle_restored(now, s.as_deref()));
-        if let Err(error) = result {
-            self.emit(&[Event::StorageFailed { error }]);
+        let mut events = Vec::new();
+        while let Some(e) = self.session().poll_event() {
+            events.push(e);
         }
+        if let Err(error) = result {
+            events.push(Event::StorageFailed { error });
+        }
+        self.emit(&events);
     }
 
     /// Sends queued requests, feeds their answers back, applies store
