@@ -34,7 +34,9 @@ impl FetchHttp {
     fn fetch_fn(&self) -> Result<js_sys::Function, TransportError> {
         match &self.fetch {
             Some(f) => Ok(f.clone()),
-            None => global("fetch").dyn_into().map_err(|_| TransportError::Network),
+            None => global("fetch")
+                .dyn_into()
+                .map_err(|_| TransportError::Network),
         }
     }
 }
@@ -50,7 +52,11 @@ impl HttpTransport for FetchHttp {
         }
         set(&init, "headers", &headers);
         if !req.body.is_empty() {
-            set(&init, "body", &js_sys::Uint8Array::from(req.body.as_slice()));
+            set(
+                &init,
+                "body",
+                &js_sys::Uint8Array::from(req.body.as_slice()),
+            );
         }
         set(&init, "redirect", &JsValue::from_str("manual"));
         set(&init, "credentials", &JsValue::from_str("omit"));
