@@ -58,6 +58,7 @@ struct Flight {
 
 struct Inner<P> {
     platform: P,
+    config: Config,
     session: RefCell<Session>,
     options: DriverOptions,
     flight: RefCell<Option<Rc<Flight>>>,
@@ -91,7 +92,8 @@ impl<P: Platform> Driver<P> {
     pub fn new(config: Config, platform: P, options: DriverOptions) -> Result<Self, Error> {
         Ok(Self {
             inner: Rc::new(Inner {
-                session: RefCell::new(Session::new(config)?),
+                session: RefCell::new(Session::new(config.clone())?),
+                config,
                 platform,
                 options,
                 flight: RefCell::new(None),
@@ -108,7 +110,11 @@ impl<P: Platform> Driver<P> {
     /// Loads the stored session, if any. Unreadable stored text is an
     /// [`Error::StoredFormat`] and leaves the session logged out.
     pub async fn restore(&self) -> Result<(), Error> {
-        let stored = self.platform().store().get(&self.inner.options.storage_key).await?;
+        let stored = self
+            .platform()
+            .store()
+            .get(&self.inner.options.storage_key)
+            .await?;
         let now = self.now();
         let result = self.session().handle_restored(now, stored.as_deref());
         self.pump(None).await;
@@ -210,6 +216,26 @@ impl<P: Platform> Driver<P> {
         self.inner.session.borrow().snapshot()
     }
 
+    /// Until when [`Driver::access_token`] would return the held token
+    /// without any work (see [`Session::fresh_until`]); an adapter may cache
+    /// the token on its side until then.
+    #[must_use]
+    pub fn fresh_until(&self) -> Option<UnixMillis> {
+        self.inner.session.borrow().fresh_until()
+    }
+
+    /// The validated configuration.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The platform's clock.
+    #[must_use]
+    pub fn platform_clock(&self) -> &P::Clock {
+        self.platform().clock()
+    }
+
     fn platform(&self) -> &P {
         &self.inner.platform
     }
@@ -259,7 +285,9 @@ impl<P: Platform> Driver<P> {
         {
             let s = self.inner.session.borrow();
             let due = s.refresh_due(now);
-            if (adopted && s.access_token(now).is_some() && !due) || (!force && !due && s.access_token(now).is_some()) {
+            if (adopted && s.access_token(now).is_some() && !due)
+                || (!force && !due && s.access_token(now).is_some())
+            {
                 return Ok(());
             }
         }

@@ -1,5 +1,7 @@
 //! The async driver with the fakes: single-flight, cross-context refresh,
 //! storage, logout, timers.
+// Tests fail by panicking; unwrap/expect in helpers is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
@@ -20,18 +22,29 @@ const KEY: &str = "tokenkeeper";
 fn kc_answer(at: &str, rt: &str, expires_in: u64) -> Reply {
     Reply::json(
         200,
-        &format!(r#"{{"access_token":"{at}","token_type":"Bearer","expires_in":{expires_in},"refresh_token":"{rt}","refresh_expires_in":1800}}"#),
+        &format!(
+            r#"{{"access_token":"{at}","token_type":"Bearer","expires_in":{expires_in},"refresh_token":"{rt}","refresh_expires_in":1800}}"#
+        ),
     )
 }
 
 fn refresh_expect(rt: &str) -> Expect {
-    Expect::post(TOKEN_URL).form(&[("grant_type", "refresh_token"), ("refresh_token", rt), ("client_id", "apiax-api")])
+    Expect::post(TOKEN_URL).form(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", rt),
+        ("client_id", "apiax-api"),
+    ])
 }
 
 fn logged_in_driver(p: &FakePlatform) -> Driver<FakePlatform> {
     let d = Driver::new(keycloak(), p.clone(), DriverOptions::default()).unwrap();
     p.http.expect(
-        Expect::post(TOKEN_URL).form(&[("grant_type", "password"), ("username", "alice"), ("password", "SENTINEL_PW_1"), ("client_id", "apiax-api")]),
+        Expect::post(TOKEN_URL).form(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "SENTINEL_PW_1"),
+            ("client_id", "apiax-api"),
+        ]),
         kc_answer("SENTINEL_AT_1", "SENTINEL_RT_1", 300),
     );
     block_on(d.login(password("alice", "SENTINEL_PW_1"))).unwrap();
@@ -41,7 +54,9 @@ fn logged_in_driver(p: &FakePlatform) -> Driver<FakePlatform> {
 fn recorder(d: &Driver<FakePlatform>) -> Rc<RefCell<Vec<Event>>> {
     let events = Rc::new(RefCell::new(Vec::new()));
     let sink = Rc::clone(&events);
-    d.set_listener(Some(Rc::new(move |e: &Event| sink.borrow_mut().push(e.clone()))));
+    d.set_listener(Some(Rc::new(move |e: &Event| {
+        sink.borrow_mut().push(e.clone())
+    })));
     events
 }
 
@@ -51,12 +66,24 @@ fn thousand_callers_one_refresh() {
     let p = FakePlatform::at(T0);
     let d = logged_in_driver(&p);
     p.clock.advance(300_000); // exactly at expiry
-    p.http.expect(refresh_expect("SENTINEL_RT_1"), kc_answer("SENTINEL_AT_2", "SENTINEL_RT_2", 300));
+    p.http.expect(
+        refresh_expect("SENTINEL_RT_1"),
+        kc_answer("SENTINEL_AT_2", "SENTINEL_RT_2", 300),
+    );
     let mut pool = LocalPool::new();
     let calls = (0..1000).map(|_| d.access_token());
     let tokens = pool.run_until(join_all(calls));
-    assert!(tokens.iter().all(|t| t.as_ref().unwrap().secret() == "SENTINEL_AT_2"));
-    let refreshes = p.http.sent().iter().filter(|r| String::from_utf8_lossy(&r.body).contains("grant_type=refresh_token")).count();
+    assert!(
+        tokens
+            .iter()
+            .all(|t| t.as_ref().unwrap().secret() == "SENTINEL_AT_2")
+    );
+    let refreshes = p
+        .http
+        .sent()
+        .iter()
+        .filter(|r| String::from_utf8_lossy(&r.body).contains("grant_type=refresh_token"))
+        .count();
     assert_eq!(refreshes, 1);
     assert_eq!(p.lock.acquired(), 1);
     p.http.assert_exhausted();
@@ -68,19 +95,31 @@ fn thousand_callers_one_refresh() {
 fn fresh_token_and_restore() {
     let p = FakePlatform::at(T0);
     let d = logged_in_driver(&p);
-    assert_eq!(block_on(d.access_token()).unwrap().secret(), "SENTINEL_AT_1");
+    assert_eq!(
+        block_on(d.access_token()).unwrap().secret(),
+        "SENTINEL_AT_1"
+    );
     assert_eq!(d.state().status, "active");
     // 240 s minus the seeded jitter (at most 5 s).
     let wake = d.next_wakeup().unwrap();
-    assert!((T0.0 + 235_000..=T0.0 + 240_000).contains(&wake.0), "{wake:?}");
+    assert!(
+        (T0.0 + 235_000..=T0.0 + 240_000).contains(&wake.0),
+        "{wake:?}"
+    );
     let other = Driver::new(keycloak(), p.sibling(), DriverOptions::default()).unwrap();
     block_on(other.restore()).unwrap();
-    assert_eq!(block_on(other.access_token()).unwrap().secret(), "SENTINEL_AT_1");
+    assert_eq!(
+        block_on(other.access_token()).unwrap().secret(),
+        "SENTINEL_AT_1"
+    );
     p.http.assert_exhausted();
     // Garbage in the store is a typed error; nothing changes.
     p.store.put(KEY, "{not json");
     let third = Driver::new(keycloak(), p.sibling(), DriverOptions::default()).unwrap();
-    assert_eq!(block_on(third.restore()).unwrap_err().code(), "AUTH_STORAGE_FORMAT");
+    assert_eq!(
+        block_on(third.restore()).unwrap_err().code(),
+        "AUTH_STORAGE_FORMAT"
+    );
     assert_eq!(third.state().status, "loggedOut");
 }
 
@@ -94,10 +133,19 @@ fn second_tab_adopts_rotated_tokens() {
     let b = Driver::new(keycloak(), b_platform.clone(), DriverOptions::default()).unwrap();
     block_on(b.restore()).unwrap();
     a_platform.clock.advance(250_000);
-    a_platform.http.expect(refresh_expect("SENTINEL_RT_1"), kc_answer("SENTINEL_AT_2", "SENTINEL_RT_2", 300));
-    assert_eq!(block_on(a.access_token()).unwrap().secret(), "SENTINEL_AT_2");
+    a_platform.http.expect(
+        refresh_expect("SENTINEL_RT_1"),
+        kc_answer("SENTINEL_AT_2", "SENTINEL_RT_2", 300),
+    );
+    assert_eq!(
+        block_on(a.access_token()).unwrap().secret(),
+        "SENTINEL_AT_2"
+    );
     let events = recorder(&b);
-    assert_eq!(block_on(b.access_token()).unwrap().secret(), "SENTINEL_AT_2");
+    assert_eq!(
+        block_on(b.access_token()).unwrap().secret(),
+        "SENTINEL_AT_2"
+    );
     assert!(b_platform.http.sent().is_empty());
     assert!(matches!(events.borrow()[..], [Event::Restored]));
 }
@@ -113,16 +161,23 @@ fn invalid_grant_after_rotation_elsewhere_adopts() {
     p.clock.advance(250_000);
     // Simulate a context without the lock that rotated and stored first.
     let mut other = tokenkeeper::core::session::Session::new(keycloak()).unwrap();
-    other.handle_restored(p.clock.now_for_test(), p.store.peek(KEY).as_deref()).unwrap();
+    other
+        .handle_restored(p.clock.now_for_test(), p.store.peek(KEY).as_deref())
+        .unwrap();
     let id = other.refresh(p.clock.now_for_test()).unwrap();
     drain(&mut other);
     other.handle_response(p.clock.now_for_test(), id, &json_response(200, r#"{"access_token":"SENTINEL_AT_9","token_type":"Bearer","expires_in":300,"refresh_token":"SENTINEL_RT_9"}"#));
     let out = drain(&mut other);
-    let tokenkeeper::core::session::PersistOp::Save(saved) = &out.persists[0] else { panic!() };
+    let tokenkeeper::core::session::PersistOp::Save(saved) = &out.persists[0] else {
+        panic!()
+    };
     let saved = saved.secret().to_owned();
     // Our refresh goes out with RT_1 and the store changes while it flies.
     let store = p.store.clone();
-    p.http.expect(refresh_expect("SENTINEL_RT_1"), Reply::json(400, r#"{"error":"invalid_grant"}"#));
+    p.http.expect(
+        refresh_expect("SENTINEL_RT_1"),
+        Reply::json(400, r#"{"error":"invalid_grant"}"#),
+    );
     let events = recorder(&d);
     let mut pool = LocalPool::new();
     let token = pool.run_until(async {
@@ -140,7 +195,12 @@ fn invalid_grant_after_rotation_elsewhere_adopts() {
     });
     assert_eq!(token.unwrap().secret(), "SENTINEL_AT_9");
     assert_eq!(d.state().status, "active");
-    assert!(!events.borrow().iter().any(|e| matches!(e, Event::SessionEnded { .. })));
+    assert!(
+        !events
+            .borrow()
+            .iter()
+            .any(|e| matches!(e, Event::SessionEnded { .. }))
+    );
 }
 
 // ER-01 through the driver: invalid_grant ends once, clears the store, and
@@ -151,15 +211,30 @@ fn invalid_grant_ends_once() {
     let d = logged_in_driver(&p);
     let events = recorder(&d);
     p.clock.advance(300_000);
-    p.http.expect(refresh_expect("SENTINEL_RT_1"), Reply::json(400, r#"{"error":"invalid_grant"}"#));
+    p.http.expect(
+        refresh_expect("SENTINEL_RT_1"),
+        Reply::json(400, r#"{"error":"invalid_grant"}"#),
+    );
     let err = block_on(d.access_token()).unwrap_err();
-    assert!(matches!(err, Error::SessionEnded { reason: EndReason::InvalidGrant }));
+    assert!(matches!(
+        err,
+        Error::SessionEnded {
+            reason: EndReason::InvalidGrant
+        }
+    ));
     assert_eq!(p.store.peek(KEY), None);
     for _ in 0..3 {
-        assert_eq!(block_on(d.access_token()).unwrap_err().code(), "AUTH_SESSION_ENDED");
+        assert_eq!(
+            block_on(d.access_token()).unwrap_err().code(),
+            "AUTH_SESSION_ENDED"
+        );
         block_on(d.handle_timer()).unwrap();
     }
-    let ended = events.borrow().iter().filter(|e| matches!(e, Event::SessionEnded { .. })).count();
+    let ended = events
+        .borrow()
+        .iter()
+        .filter(|e| matches!(e, Event::SessionEnded { .. }))
+        .count();
     assert_eq!(ended, 1);
     p.http.assert_exhausted();
     assert_eq!(d.next_wakeup(), None);
@@ -171,10 +246,19 @@ fn transient_failure_keeps_fresh_token() {
     let p = FakePlatform::at(T0);
     let d = logged_in_driver(&p);
     p.clock.advance(250_000); // due (240 s) but fresh until 300 s
-    p.http.expect(refresh_expect("SENTINEL_RT_1"), Reply::Fail(TransportError::Network));
-    assert_eq!(block_on(d.access_token()).unwrap().secret(), "SENTINEL_AT_1");
+    p.http.expect(
+        refresh_expect("SENTINEL_RT_1"),
+        Reply::Fail(TransportError::Network),
+    );
+    assert_eq!(
+        block_on(d.access_token()).unwrap().secret(),
+        "SENTINEL_AT_1"
+    );
     // During backoff, no request; the fresh token is still served.
-    assert_eq!(block_on(d.access_token()).unwrap().secret(), "SENTINEL_AT_1");
+    assert_eq!(
+        block_on(d.access_token()).unwrap().secret(),
+        "SENTINEL_AT_1"
+    );
     p.http.assert_exhausted();
 }
 
@@ -185,30 +269,51 @@ fn lock_timeout() {
     let d = logged_in_driver(&p);
     p.clock.advance(300_000);
     p.lock.set_unavailable(true);
-    assert_eq!(block_on(d.access_token()).unwrap_err().code(), "AUTH_LOCK_TIMEOUT");
-    assert_eq!(block_on(d.refresh()).unwrap_err().code(), "AUTH_LOCK_TIMEOUT");
+    assert_eq!(
+        block_on(d.access_token()).unwrap_err().code(),
+        "AUTH_LOCK_TIMEOUT"
+    );
+    assert_eq!(
+        block_on(d.refresh()).unwrap_err().code(),
+        "AUTH_LOCK_TIMEOUT"
+    );
 }
 
 // ER-12: logout revokes; a 503 is reported and the local logout completes.
 #[test]
 fn logout_with_failing_revocation() {
-    let cfg = config(serde_json::json!({"profile": {"kind": "oauth2", "tokenUrl": TOKEN_URL,
-        "revocationUrl": "https://auth.example/revoke", "clientId": "apiax-api"}}));
+    let cfg = config(
+        serde_json::json!({"profile": {"kind": "oauth2", "tokenUrl": TOKEN_URL,
+        "revocationUrl": "https://auth.example/revoke", "clientId": "apiax-api"}}),
+    );
     let p = FakePlatform::at(T0);
     let d = Driver::new(cfg, p.clone(), DriverOptions::default()).unwrap();
-    p.http.expect(Expect::post(TOKEN_URL), kc_answer("SENTINEL_AT_1", "SENTINEL_RT_1", 300));
+    p.http.expect(
+        Expect::post(TOKEN_URL),
+        kc_answer("SENTINEL_AT_1", "SENTINEL_RT_1", 300),
+    );
     block_on(d.login(password("a", "SENTINEL_PW_1"))).unwrap();
     assert!(p.store.peek(KEY).is_some());
     let events = recorder(&d);
     p.http.expect(
-        Expect::post("https://auth.example/revoke").form(&[("token", "SENTINEL_RT_1"), ("token_type_hint", "refresh_token"), ("client_id", "apiax-api")]),
+        Expect::post("https://auth.example/revoke").form(&[
+            ("token", "SENTINEL_RT_1"),
+            ("token_type_hint", "refresh_token"),
+            ("client_id", "apiax-api"),
+        ]),
         Reply::with(503, &[], b""),
     );
     block_on(d.logout()).unwrap();
     assert_eq!(p.store.peek(KEY), None);
     assert_eq!(d.state().status, "loggedOut");
-    assert!(matches!(events.borrow()[..], [Event::LoggedOut, Event::RevocationFailed { .. }]));
-    assert_eq!(block_on(d.access_token()).unwrap_err().code(), "AUTH_NO_SESSION");
+    assert!(matches!(
+        events.borrow()[..],
+        [Event::LoggedOut, Event::RevocationFailed { .. }]
+    ));
+    assert_eq!(
+        block_on(d.access_token()).unwrap_err().code(),
+        "AUTH_NO_SESSION"
+    );
 }
 
 // Store failures are reported, not fatal to the in-memory session.
@@ -218,10 +323,21 @@ fn storage_failure_is_reported() {
     let d = Driver::new(keycloak(), p.clone(), DriverOptions::default()).unwrap();
     let events = recorder(&d);
     p.store.set_failing(true);
-    p.http.expect(Expect::post(TOKEN_URL), kc_answer("SENTINEL_AT_1", "SENTINEL_RT_1", 300));
+    p.http.expect(
+        Expect::post(TOKEN_URL),
+        kc_answer("SENTINEL_AT_1", "SENTINEL_RT_1", 300),
+    );
     block_on(d.login(password("a", "SENTINEL_PW_1"))).unwrap();
-    assert!(events.borrow().iter().any(|e| matches!(e, Event::StorageFailed { error } if error.code() == "AUTH_STORAGE")));
-    assert_eq!(block_on(d.access_token()).unwrap().secret(), "SENTINEL_AT_1");
+    assert!(
+        events
+            .borrow()
+            .iter()
+            .any(|e| matches!(e, Event::StorageFailed { error } if error.code() == "AUTH_STORAGE"))
+    );
+    assert_eq!(
+        block_on(d.access_token()).unwrap().secret(),
+        "SENTINEL_AT_1"
+    );
 }
 
 // run(): the Sleeper drives refreshes until the session ends; a client
@@ -230,16 +346,34 @@ fn storage_failure_is_reported() {
 fn run_drives_timers_until_end() {
     let p = FakePlatform::at(T0);
     let d = Driver::new(tnco(), p.clone(), DriverOptions::default()).unwrap();
-    let cc = || Expect::post("https://app.lm:32443/oauth/token").form(&[("grant_type", "client_credentials"), ("scope", "all")]);
-    let answer = |n: u32| Reply::json(200, &format!(r#"{{"access_token":"SENTINEL_AT_{n}","token_type":"bearer","expires_in":1199,"scope":"all"}}"#));
-    p.http.expect(cc(), answer(1)).expect(cc(), answer(2)).expect(cc(), answer(3));
-    p.http.expect(cc(), Reply::json(401, r#"{"error":"invalid_client"}"#));
+    let cc = || {
+        Expect::post("https://app.lm:32443/oauth/token")
+            .form(&[("grant_type", "client_credentials"), ("scope", "all")])
+    };
+    let answer = |n: u32| {
+        Reply::json(
+            200,
+            &format!(
+                r#"{{"access_token":"SENTINEL_AT_{n}","token_type":"bearer","expires_in":1199,"scope":"all"}}"#
+            ),
+        )
+    };
+    p.http
+        .expect(cc(), answer(1))
+        .expect(cc(), answer(2))
+        .expect(cc(), answer(3));
+    p.http
+        .expect(cc(), Reply::json(401, r#"{"error":"invalid_client"}"#));
     block_on(d.login(client_credentials())).unwrap();
     let events = recorder(&d);
     block_on(d.run());
     p.http.assert_exhausted();
     assert_eq!(d.state().status, "ended");
-    let refreshed = events.borrow().iter().filter(|e| matches!(e, Event::Refreshed { .. })).count();
+    let refreshed = events
+        .borrow()
+        .iter()
+        .filter(|e| matches!(e, Event::Refreshed { .. }))
+        .count();
     assert_eq!(refreshed, 2);
     // Each renewal came ahead of expiry (jittered, at most 5 s earlier than 959.2 s).
     assert!(p.clock.now_for_test().0 - T0.0 <= 3 * 959_200);

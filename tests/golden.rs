@@ -1,6 +1,8 @@
 //! Golden requests and responses for the four seed API styles: the exact
 //! method, URL, headers and body bytes of login and refresh, and how each
 //! style's answers are read.
+// Tests fail by panicking; unwrap/expect in helpers is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
@@ -11,7 +13,10 @@ use tokenkeeper::core::session::{Event, PersistOp, Session};
 use tokenkeeper::core::time::UnixMillis;
 
 fn headers(req: &HttpRequest) -> Vec<(&str, &str)> {
-    req.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    req.headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
 }
 
 fn body(req: &HttpRequest) -> &str {
@@ -36,7 +41,10 @@ fn lgdx_json_login_and_refresh() {
             ("X-API-Key", "SENTINEL_APIKEY_1"),
         ]
     );
-    assert_eq!(body(&req), r#"{"username":"alice","password":"SENTINEL_PW_1"}"#);
+    assert_eq!(
+        body(&req),
+        r#"{"username":"alice","password":"SENTINEL_PW_1"}"#
+    );
     assert_no_leak(&format!("{req:?}"));
 
     let login = fixture("lgdx_login.json").replace("JWT_PLACEHOLDER", &at1);
@@ -73,10 +81,15 @@ fn lgdx_json_login_and_refresh() {
     let answer = format!(r#"{{"accessToken":"{at2}","refreshToken":"SENTINEL_RT_lgdx2"}}"#);
     s.handle_response(due, id, &json_response(200, &answer));
     let out = drain(&mut s);
-    assert!(matches!(out.events[..], [Event::Refreshed { rotated: true }]));
+    assert!(matches!(
+        out.events[..],
+        [Event::Refreshed { rotated: true }]
+    ));
     // One Save holds both new tokens (TR-35).
     assert_eq!(out.saves(), 1);
-    let PersistOp::Save(stored) = &out.persists[0] else { panic!() };
+    let PersistOp::Save(stored) = &out.persists[0] else {
+        panic!()
+    };
     assert!(stored.secret().contains("SENTINEL_RT_lgdx2") && stored.secret().contains(&at2));
     assert!(!stored.secret().contains("SENTINEL_RT_lgdx1"));
 }
@@ -86,19 +99,31 @@ fn lgdx_json_login_and_refresh() {
 #[test]
 fn keycloak_password_and_refresh() {
     let mut s = Session::new(keycloak()).unwrap();
-    let id = s.login(T0, &password("alice@example.com", "SENTINEL_PW_1 &=+%")).unwrap();
+    let id = s
+        .login(T0, &password("alice@example.com", "SENTINEL_PW_1 &=+%"))
+        .unwrap();
     let (_, req) = drain(&mut s).only_request();
-    assert_eq!(req.url, "https://auth.apiax.io/auth/realms/apiax/protocol/openid-connect/token");
+    assert_eq!(
+        req.url,
+        "https://auth.apiax.io/auth/realms/apiax/protocol/openid-connect/token"
+    );
     assert_eq!(
         headers(&req),
-        [("Accept", "application/json"), ("Content-Type", "application/x-www-form-urlencoded")]
+        [
+            ("Accept", "application/json"),
+            ("Content-Type", "application/x-www-form-urlencoded")
+        ]
     );
     assert_eq!(
         body(&req),
         "grant_type=password&username=alice%40example.com&password=SENTINEL_PW_1+%26%3D%2B%25&client_id=apiax-api"
     );
 
-    s.handle_response(T0, id, &json_response(200, &fixture("keycloak_password.json")));
+    s.handle_response(
+        T0,
+        id,
+        &json_response(200, &fixture("keycloak_password.json")),
+    );
     assert!(matches!(drain(&mut s).events[..], [Event::LoggedIn]));
     let t = s.tokens().unwrap();
     assert_eq!(t.expires_at(), Some(T0.plus_millis(300_000)));
@@ -115,8 +140,15 @@ fn keycloak_password_and_refresh() {
         "grant_type=refresh_token&refresh_token=SENTINEL_RT_kc1&client_id=apiax-api"
     );
     assert!(req.header("authorization").is_none());
-    s.handle_response(due, id, &json_response(200, &fixture("keycloak_refresh.json")));
-    assert!(matches!(drain(&mut s).events[..], [Event::Refreshed { rotated: true }]));
+    s.handle_response(
+        due,
+        id,
+        &json_response(200, &fixture("keycloak_refresh.json")),
+    );
+    assert!(matches!(
+        drain(&mut s).events[..],
+        [Event::Refreshed { rotated: true }]
+    ));
     let t = s.tokens().unwrap();
     assert_eq!(t.access_token().secret(), "SENTINEL_AT_kc2");
     assert_eq!(t.refresh_expires_at(), Some(due.plus_millis(1_209_000_000)));
@@ -132,12 +164,19 @@ fn identity_manager_client_credentials_post() {
     assert_eq!(req.url, "https://im.example/connect/token");
     assert_eq!(
         headers(&req),
-        [("Accept", "application/json"), ("Content-Type", "application/x-www-form-urlencoded")]
+        [
+            ("Accept", "application/json"),
+            ("Content-Type", "application/x-www-form-urlencoded")
+        ]
     );
     let expected = "grant_type=client_credentials&scope=usercube_api&client_id=Job%40contoso&client_secret=SENTINEL_CS_im";
     assert_eq!(body(&req), expected);
 
-    s.handle_response(T0, id, &json_response(200, &fixture("identity_manager_cc.json")));
+    s.handle_response(
+        T0,
+        id,
+        &json_response(200, &fixture("identity_manager_cc.json")),
+    );
     assert!(matches!(drain(&mut s).events[..], [Event::LoggedIn]));
     assert_eq!(s.tokens().unwrap().scope(), Some("usercube_api"));
 
@@ -164,7 +203,10 @@ fn tnco_client_credentials_basic() {
             ("Accept", "application/json"),
             ("Content-Type", "application/x-www-form-urlencoded"),
             // base64("LmClient:SENTINEL%5FCS%5Ftnco")
-            ("Authorization", "Basic TG1DbGllbnQ6U0VOVElORUwlNUZDUyU1RnRuY28="),
+            (
+                "Authorization",
+                "Basic TG1DbGllbnQ6U0VOVElORUwlNUZDUyU1RnRuY28="
+            ),
         ]
     );
     assert_eq!(body(&req), "grant_type=client_credentials&scope=all");
@@ -172,12 +214,18 @@ fn tnco_client_credentials_basic() {
     s.handle_response(T0, id, &json_response(200, &fixture("tnco_cc.json")));
     assert!(matches!(drain(&mut s).events[..], [Event::LoggedIn]));
     let t = s.tokens().unwrap();
-    assert_eq!(t.access_token().secret(), "fdf8e754-1abe-42ae-b064-7969b05788ca");
+    assert_eq!(
+        t.access_token().secret(),
+        "fdf8e754-1abe-42ae-b064-7969b05788ca"
+    );
     assert_eq!(t.expires_at(), Some(T0.plus_millis(1_199_000)));
     assert_eq!(t.scope(), Some("all"));
     assert!(t.refresh_token().is_none());
     // 1199 s: 239.8 s ahead (about 80 % of the lifetime).
     assert_eq!(s.poll_timeout(), Some(T0.plus_millis(959_200)));
-    assert_eq!(s.access_token(T0.plus_millis(1_198_999)).unwrap().secret(), "fdf8e754-1abe-42ae-b064-7969b05788ca");
+    assert_eq!(
+        s.access_token(T0.plus_millis(1_198_999)).unwrap().secret(),
+        "fdf8e754-1abe-42ae-b064-7969b05788ca"
+    );
     assert!(s.access_token(UnixMillis(T0.0 + 1_199_000)).is_none());
 }

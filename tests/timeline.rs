@@ -1,6 +1,8 @@
 //! A manual-clock timeline through the session: login → scheduled refresh →
 //! rotation → transient failure → backoff → terminal failure → ended once,
 //! with no refresh after it.
+// Tests fail by panicking; unwrap/expect in helpers is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
@@ -13,7 +15,9 @@ use tokenkeeper::platform::Clock;
 use tokenkeeper::platform::fake::ManualClock;
 
 fn kc(at: &str, rt: &str) -> String {
-    format!(r#"{{"access_token":"{at}","token_type":"Bearer","expires_in":300,"refresh_token":"{rt}","refresh_expires_in":1800}}"#)
+    format!(
+        r#"{{"access_token":"{at}","token_type":"Bearer","expires_in":300,"refresh_token":"{rt}","refresh_expires_in":1800}}"#
+    )
 }
 
 #[test]
@@ -23,9 +27,15 @@ fn login_refresh_rotate_backoff_end() {
     s.set_jitter(0);
 
     // Login.
-    let id = s.login(clock.now(), &password("alice", "SENTINEL_PW_1")).unwrap();
+    let id = s
+        .login(clock.now(), &password("alice", "SENTINEL_PW_1"))
+        .unwrap();
     drain(&mut s);
-    s.handle_response(clock.now(), id, &json_response(200, &kc("SENTINEL_AT_1", "SENTINEL_RT_1")));
+    s.handle_response(
+        clock.now(),
+        id,
+        &json_response(200, &kc("SENTINEL_AT_1", "SENTINEL_RT_1")),
+    );
     assert!(matches!(drain(&mut s).events[..], [Event::LoggedIn]));
 
     // A spurious early timer does nothing.
@@ -44,12 +54,23 @@ fn login_refresh_rotate_backoff_end() {
     assert_eq!(s.poll_timeout(), None);
     assert_eq!(s.refresh(clock.now()).unwrap(), id);
     clock.advance(200);
-    s.handle_response(clock.now(), id, &json_response(200, &kc("SENTINEL_AT_2", "SENTINEL_RT_2")));
+    s.handle_response(
+        clock.now(),
+        id,
+        &json_response(200, &kc("SENTINEL_AT_2", "SENTINEL_RT_2")),
+    );
     let out = drain(&mut s);
-    assert!(matches!(out.events[..], [Event::Refreshed { rotated: true }]));
+    assert!(matches!(
+        out.events[..],
+        [Event::Refreshed { rotated: true }]
+    ));
     assert_eq!(out.saves(), 1);
     // A late duplicate answer to the same id is stale.
-    s.handle_response(clock.now(), id, &json_response(200, &kc("SENTINEL_AT_X", "SENTINEL_RT_X")));
+    s.handle_response(
+        clock.now(),
+        id,
+        &json_response(200, &kc("SENTINEL_AT_X", "SENTINEL_RT_X")),
+    );
     assert!(drain(&mut s).events.is_empty());
     assert_eq!(s.tokens().unwrap().access_token().secret(), "SENTINEL_AT_2");
 
@@ -59,7 +80,14 @@ fn login_refresh_rotate_backoff_end() {
     let (id, _) = drain(&mut s).only_request();
     s.handle_transport_error(clock.now(), id, TransportError::Timeout);
     let out = drain(&mut s);
-    assert!(matches!(out.events[..], [Event::RefreshFailed { transient: true, retry_in_ms: Some(500), .. }]));
+    assert!(matches!(
+        out.events[..],
+        [Event::RefreshFailed {
+            transient: true,
+            retry_in_ms: Some(500),
+            ..
+        }]
+    ));
     assert_eq!(s.tokens().unwrap().access_token().secret(), "SENTINEL_AT_2");
     assert_eq!(s.poll_timeout(), Some(clock.now().plus_millis(500)));
 
@@ -69,17 +97,39 @@ fn login_refresh_rotate_backoff_end() {
     let (id, _) = drain(&mut s).only_request();
     s.handle_response(clock.now(), id, &response(503, &[], ""));
     let out = drain(&mut s);
-    assert!(matches!(out.events[..], [Event::RefreshFailed { retry_in_ms: Some(1_000), .. }]));
+    assert!(matches!(
+        out.events[..],
+        [Event::RefreshFailed {
+            retry_in_ms: Some(1_000),
+            ..
+        }]
+    ));
 
     // Then invalid_grant: the session ends exactly once and storage clears.
     clock.advance(1_000);
     s.handle_timeout(clock.now());
     let (id, _) = drain(&mut s).only_request();
-    s.handle_response(clock.now(), id, &json_response(400, r#"{"error":"invalid_grant"}"#));
+    s.handle_response(
+        clock.now(),
+        id,
+        &json_response(400, r#"{"error":"invalid_grant"}"#),
+    );
     let out = drain(&mut s);
     assert_eq!(out.ended(), 1);
     assert_eq!(out.clears(), 1);
-    assert!(matches!(out.events[..], [Event::RefreshFailed { transient: false, retry_in_ms: None, .. }, Event::SessionEnded { reason: EndReason::InvalidGrant }]));
+    assert!(matches!(
+        out.events[..],
+        [
+            Event::RefreshFailed {
+                transient: false,
+                retry_in_ms: None,
+                ..
+            },
+            Event::SessionEnded {
+                reason: EndReason::InvalidGrant
+            }
+        ]
+    ));
     assert_eq!(s.status(), Status::Ended(EndReason::InvalidGrant));
     assert!(s.access_token(clock.now()).is_none());
 

@@ -188,11 +188,16 @@ mod tests {
     // ER-16
     #[test]
     fn bearer_with_escapes_any_case() {
-        let v = parse(r#"BEARER error="invalid_token", error_description="The token was \"tampered\"", Basic realm="x""#);
+        let v = parse(
+            r#"BEARER error="invalid_token", error_description="The token was \"tampered\"", Basic realm="x""#,
+        );
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].scheme, "bearer");
         assert_eq!(v[0].param("error"), Some("invalid_token"));
-        assert_eq!(v[0].param("error_description"), Some("The token was \"tampered\""));
+        assert_eq!(
+            v[0].param("error_description"),
+            Some("The token was \"tampered\"")
+        );
         assert_eq!(v[1].scheme, "basic");
         assert_eq!(v[1].param("realm"), Some("x"));
         let t = parse("Newauth dXNlcjpwYXNz==, Bearer");

@@ -27,10 +27,18 @@ pub fn peek(token: &str) -> Option<UntrustedClaims> {
     let c = parsed
         .deserialize_claims_unchecked::<Map<String, Value>>()
         .ok()?;
-    let expires_at = c.expiration.and_then(|t| u64::try_from(t.timestamp_millis()).ok());
-    let issued_at = c.issued_at.and_then(|t| u64::try_from(t.timestamp_millis()).ok());
+    let expires_at = c
+        .expiration
+        .and_then(|t| u64::try_from(t.timestamp_millis()).ok());
+    let issued_at = c
+        .issued_at
+        .and_then(|t| u64::try_from(t.timestamp_millis()).ok());
     let mut claims = c.custom;
-    for (name, t) in [("exp", c.expiration), ("nbf", c.not_before), ("iat", c.issued_at)] {
+    for (name, t) in [
+        ("exp", c.expiration),
+        ("nbf", c.not_before),
+        ("iat", c.issued_at),
+    ] {
         if let Some(t) = t {
             claims.insert(name.into(), Value::from(t.timestamp()));
         }
@@ -61,7 +69,13 @@ mod tests {
         assert_eq!(c.expires_at, Some(UnixMillis(1_700_000_000_000)));
         assert_eq!(c.issued_at, Some(UnixMillis(1_699_999_000_000)));
         assert_eq!(c.claims.get("sub"), Some(&Value::from("u1")));
-        for bad in ["opaque", "a.b", "!!.??.x", &jwt(r#"{"exp":"x"}"#), &jwt("[1]")] {
+        for bad in [
+            "opaque",
+            "a.b",
+            "!!.??.x",
+            &jwt(r#"{"exp":"x"}"#),
+            &jwt("[1]"),
+        ] {
             assert!(peek(bad).is_none(), "{bad}");
         }
     }

@@ -281,28 +281,43 @@ impl OAuth2Profile {
         let auth = self.client_auth();
         match (&self.client_secret, auth) {
             (Some(_), ClientAuth::None) => {
-                return Err(Error::config("clientSecret", "must not be set with clientAuth \"none\""));
+                return Err(Error::config(
+                    "clientSecret",
+                    "must not be set with clientAuth \"none\"",
+                ));
             }
             (Some(s), _) if s.secret().is_empty() => {
                 return Err(Error::config("clientSecret", "must not be empty"));
             }
             (None, ClientAuth::Basic | ClientAuth::BasicPlain | ClientAuth::Post) => {
-                return Err(Error::config("clientSecret", "is required by this clientAuth"));
+                return Err(Error::config(
+                    "clientSecret",
+                    "is required by this clientAuth",
+                ));
             }
             _ => {}
         }
         if auth == ClientAuth::BasicPlain && self.client_id.contains(':') {
-            return Err(Error::config("clientId", "must not contain \":\" with clientAuth \"basic-plain\""));
+            return Err(Error::config(
+                "clientId",
+                "must not contain \":\" with clientAuth \"basic-plain\"",
+            ));
         }
         if let Some(scope) = &self.scope {
             check_scope(scope)?;
         }
         for (k, v) in &self.extra_params {
             if k.is_empty() || v.is_empty() {
-                return Err(Error::config("extraParams", "must not hold an empty name or value"));
+                return Err(Error::config(
+                    "extraParams",
+                    "must not hold an empty name or value",
+                ));
             }
             if RESERVED_PARAMS.contains(&k.as_str()) {
-                return Err(Error::config("extraParams", "must not repeat a parameter the grant sets"));
+                return Err(Error::config(
+                    "extraParams",
+                    "must not repeat a parameter the grant sets",
+                ));
             }
         }
         Ok(())
@@ -315,12 +330,21 @@ impl JsonProfile {
         check_url("refreshUrl", &self.refresh_url, http)?;
         for (name, value) in &self.headers.0 {
             if name.is_empty() || !name.bytes().all(is_tchar) {
-                return Err(Error::config("headers", "names must be HTTP tokens (RFC 9110 §5.6.2)"));
+                return Err(Error::config(
+                    "headers",
+                    "names must be HTTP tokens (RFC 9110 §5.6.2)",
+                ));
             }
             if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-                return Err(Error::config("headers", "must not set a header the client sets"));
+                return Err(Error::config(
+                    "headers",
+                    "must not set a header the client sets",
+                ));
             }
-            if !value.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) {
+            if !value
+                .bytes()
+                .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+            {
                 return Err(Error::config("headers", "values must be visible ASCII"));
             }
         }
@@ -339,12 +363,23 @@ impl JsonProfile {
             }
         }
         if f.username == f.password {
-            return Err(Error::config("fields.password", "must differ from fields.username"));
+            return Err(Error::config(
+                "fields.password",
+                "must differ from fields.username",
+            ));
         }
-        let response = [&f.access_token, &f.refresh_token, &f.expires_in, &f.refresh_expires_in];
+        let response = [
+            &f.access_token,
+            &f.refresh_token,
+            &f.expires_in,
+            &f.refresh_expires_in,
+        ];
         for (i, a) in response.iter().enumerate() {
             if response[i + 1..].contains(a) {
-                return Err(Error::config("fields", "response member names must be distinct"));
+                return Err(Error::config(
+                    "fields",
+                    "response member names must be distinct",
+                ));
             }
         }
         Ok(())
@@ -354,10 +389,16 @@ impl JsonProfile {
 impl RefreshPolicy {
     fn validate(&self) -> Result<(), Error> {
         if !(0.0..=1.0).contains(&self.lead_fraction) {
-            return Err(Error::config("refresh.leadFraction", "must be a number from 0 to 1"));
+            return Err(Error::config(
+                "refresh.leadFraction",
+                "must be a number from 0 to 1",
+            ));
         }
         if self.min_lead_ms > self.max_lead_ms {
-            return Err(Error::config("refresh.minLeadMs", "must not exceed refresh.maxLeadMs"));
+            return Err(Error::config(
+                "refresh.minLeadMs",
+                "must not exceed refresh.maxLeadMs",
+            ));
         }
         if self.backoff_base_ms == 0 || self.backoff_base_ms > self.backoff_max_ms {
             return Err(Error::config(
@@ -378,18 +419,24 @@ fn is_tchar(b: u8) -> bool {
 /// printable so they are safe in a header and a form).
 fn check_text(field: &'static str, value: &str) -> Result<(), Error> {
     if value.is_empty() || value.chars().any(char::is_control) {
-        return Err(Error::config(field, "must be non-empty text without control characters"));
+        return Err(Error::config(
+            field,
+            "must be non-empty text without control characters",
+        ));
     }
     Ok(())
 }
 
 /// RFC 6749 §3.3: space-delimited NQCHAR tokens.
 fn check_scope(scope: &str) -> Result<(), Error> {
-    let ok = scope
-        .bytes()
-        .all(|b| b == b' ' || (b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)));
+    let ok = scope.bytes().all(|b| {
+        b == b' ' || (b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+    });
     if !ok {
-        return Err(Error::config("scope", "must be space-separated scope tokens (RFC 6749 §3.3)"));
+        return Err(Error::config(
+            "scope",
+            "must be space-separated scope tokens (RFC 6749 §3.3)",
+        ));
     }
     Ok(())
 }
@@ -428,9 +475,8 @@ pub(crate) fn check_url(field: &'static str, url: &str, allow_http: bool) -> Res
     if host.is_empty() {
         return Err(Error::config(field, MUST));
     }
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host.starts_with("127.")
-        || host == "::1";
+    let loopback =
+        host.eq_ignore_ascii_case("localhost") || host.starts_with("127.") || host == "::1";
     if !https && !loopback && !allow_http {
         return Err(Error::config(
             field,
@@ -447,14 +493,26 @@ mod tests {
     #[test]
     fn urls() {
         let bad = [
-            "", "/token", "ftp://x/token", "javascript:alert(1)", "data:text/plain,x",
-            "https://", "https://u:p@as.example/t", "https://as.example/t#f", "https://as example/",
+            "",
+            "/token",
+            "ftp://x/token",
+            "javascript:alert(1)",
+            "data:text/plain,x",
+            "https://",
+            "https://u:p@as.example/t",
+            "https://as.example/t#f",
+            "https://as example/",
         ];
         for url in bad {
             assert!(check_url("tokenUrl", url, false).is_err(), "{url}");
         }
-        let e = check_url("tokenUrl", "/token", false).err().map(|e| e.to_string());
-        assert_eq!(e.as_deref(), Some("\"tokenUrl\" must be an absolute http(s) URL"));
+        let e = check_url("tokenUrl", "/token", false)
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("\"tokenUrl\" must be an absolute http(s) URL")
+        );
         assert!(check_url("tokenUrl", "http://as.example/t", false).is_err());
         assert!(check_url("tokenUrl", "http://as.example/t", true).is_ok());
         assert!(check_url("tokenUrl", "http://127.0.0.1:8080/t", false).is_ok());

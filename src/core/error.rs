@@ -276,10 +276,16 @@ impl fmt::Display for Error {
                 write!(f, "\"response\" body \"{field}\" property {reason}")
             }
             Self::Unsupported { field } => {
-                write!(f, "\"response\" body \"{field}\" property has an unsupported value")
+                write!(
+                    f,
+                    "\"response\" body \"{field}\" property has an unsupported value"
+                )
             }
             Self::OAuth { status, error, .. } => {
-                write!(f, "server responded with an error: \"{error}\" (status {status})")
+                write!(
+                    f,
+                    "server responded with an error: \"{error}\" (status {status})"
+                )
             }
             Self::Status { status } => write!(f, "unexpected response status {status}"),
             Self::RateLimited { .. } => f.write_str("server is rate limiting (status 429)"),

@@ -52,13 +52,17 @@ pub fn refresh_at(
     let lifetime = expires_at.saturating_since(issued_at);
     // Lifetimes are far below 2^52 ms, so the f64 round trip is exact
     // enough; the cast back saturates.
-    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
     let share = (policy.lead_fraction * lifetime as f64) as u64;
     let lead = share
         .clamp(policy.min_lead_ms, policy.max_lead_ms)
         .min(lifetime);
-    let jitter = (u64::from(sample) % policy.max_jitter_ms.saturating_add(1))
-        .min((lifetime - lead) / 2);
+    let jitter =
+        (u64::from(sample) % policy.max_jitter_ms.saturating_add(1)).min((lifetime - lead) / 2);
     let at = UnixMillis(expires_at.0.saturating_sub(lead).saturating_sub(jitter))
         .max(issued_at.plus_millis(policy.min_interval_ms));
     (at < expires_at).then_some(at)
@@ -116,17 +120,32 @@ mod tests {
         let p = RefreshPolicy::default();
         let t0 = UnixMillis(1_000_000);
         // 1199 s (TNCO): 20 % = 239.8 s ahead.
-        assert_eq!(refresh_at(&p, t0, expires_at(t0, 1199), 0), Some(t0.plus_millis(959_200)));
+        assert_eq!(
+            refresh_at(&p, t0, expires_at(t0, 1199), 0),
+            Some(t0.plus_millis(959_200))
+        );
         // 3600 s: 720 s clamps to 300 s.
-        assert_eq!(refresh_at(&p, t0, expires_at(t0, 3600), 0), Some(t0.plus_millis(3_300_000)));
+        assert_eq!(
+            refresh_at(&p, t0, expires_at(t0, 3600), 0),
+            Some(t0.plus_millis(3_300_000))
+        );
         // 10 s: 2 s raises to the 5 s minimum lead; jitter ≤ half the rest.
-        assert_eq!(refresh_at(&p, t0, expires_at(t0, 10), 4_000), Some(t0.plus_millis(5_000)));
+        assert_eq!(
+            refresh_at(&p, t0, expires_at(t0, 10), 4_000),
+            Some(t0.plus_millis(5_000))
+        );
         // 0 s and 3 s: too short to refresh ahead.
         assert_eq!(refresh_at(&p, t0, t0, 0), None);
         assert_eq!(refresh_at(&p, t0, expires_at(t0, 3), 0), None);
         // Jitter moves it earlier, bounded by max_jitter_ms.
-        assert_eq!(refresh_at(&p, t0, expires_at(t0, 3600), 4_999), Some(t0.plus_millis(3_295_001)));
-        assert_eq!(refresh_at(&p, t0, expires_at(t0, 3600), 5_001), Some(t0.plus_millis(3_300_000)));
+        assert_eq!(
+            refresh_at(&p, t0, expires_at(t0, 3600), 4_999),
+            Some(t0.plus_millis(3_295_001))
+        );
+        assert_eq!(
+            refresh_at(&p, t0, expires_at(t0, 3600), 5_001),
+            Some(t0.plus_millis(3_300_000))
+        );
     }
 
     #[test]
@@ -136,7 +155,10 @@ mod tests {
         assert_eq!(backoff_delay(&p, 1, 500), 1_000);
         assert_eq!(backoff_delay(&p, 2, 0), 1_000);
         assert_eq!(backoff_delay(&p, 7, 0), 30_000);
-        assert_eq!(backoff_delay(&p, 40, u32::MAX), 30_000 + u64::from(u32::MAX) % 30_001);
+        assert_eq!(
+            backoff_delay(&p, 40, u32::MAX),
+            30_000 + u64::from(u32::MAX) % 30_001
+        );
         assert!(backoff_delay(&p, 1000, u32::MAX) <= 60_000);
     }
 
@@ -145,7 +167,10 @@ mod tests {
         let (s, r) = (UnixMillis(10_000), UnixMillis(12_000));
         assert_eq!(clock_offset(s, r, UnixMillis(611_000)), 600_000);
         assert_eq!(to_local(UnixMillis(700_000), 600_000), UnixMillis(100_000));
-        assert_eq!(to_local(UnixMillis(700_000), -600_000), UnixMillis(1_300_000));
+        assert_eq!(
+            to_local(UnixMillis(700_000), -600_000),
+            UnixMillis(1_300_000)
+        );
         assert!(is_fresh(s, None));
         assert!(!is_fresh(s, Some(s)));
     }

@@ -24,7 +24,11 @@ pub fn parse(text: &str) -> Option<UnixMillis> {
     let day = digits(&b[5..7])?;
     let month = MONTHS.iter().position(|m| &b[8..11] == *m)?;
     let year = digits(&b[12..16])?;
-    let (h, m, s) = (digits(&b[17..19])?, digits(&b[20..22])?, digits(&b[23..25])?);
+    let (h, m, s) = (
+        digits(&b[17..19])?,
+        digits(&b[20..22])?,
+        digits(&b[23..25])?,
+    );
     if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 || year < 1970 {
         return None;
     }
@@ -57,12 +61,25 @@ mod tests {
 
     #[test]
     fn imf_fixdate() {
-        assert_eq!(parse("Sun, 06 Nov 1994 08:49:37 GMT"), Some(UnixMillis(784_111_777_000)));
+        assert_eq!(
+            parse("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(UnixMillis(784_111_777_000))
+        );
         assert_eq!(parse("Thu, 01 Jan 1970 00:00:00 GMT"), Some(UnixMillis(0)));
-        assert_eq!(parse("Tue, 29 Feb 2028 12:00:00 GMT"), Some(UnixMillis(1_835_438_400_000)));
-        for bad in ["", "soon", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994",
-            "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 36 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 0a:49:37 GMT",
-            "Sun, 06 Növ 1994 08:49:37 GMT"] {
+        assert_eq!(
+            parse("Tue, 29 Feb 2028 12:00:00 GMT"),
+            Some(UnixMillis(1_835_438_400_000))
+        );
+        for bad in [
+            "",
+            "soon",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 36 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 0a:49:37 GMT",
+            "Sun, 06 Növ 1994 08:49:37 GMT",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }

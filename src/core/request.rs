@@ -226,7 +226,11 @@ pub fn revocation(cfg: &OAuth2Profile, token: &str, hint: &'static str) -> Optio
 
 /// Adds client authentication (RFC 6749 §2.3.1) and the extra parameters.
 fn authenticated(cfg: &OAuth2Profile, url: &str, mut form: Form) -> HttpRequest {
-    let secret = cfg.client_secret.as_ref().map(|s| s.secret()).unwrap_or_default();
+    let secret = cfg
+        .client_secret
+        .as_ref()
+        .map(|s| s.secret())
+        .unwrap_or_default();
     let auth = cfg.client_auth();
     match auth {
         ClientAuth::Basic | ClientAuth::BasicPlain => {}
@@ -241,8 +245,10 @@ fn authenticated(cfg: &OAuth2Profile, url: &str, mut form: Form) -> HttpRequest 
     }
     let mut req = HttpRequest::form(url, &form);
     if matches!(auth, ClientAuth::Basic | ClientAuth::BasicPlain) {
-        req.headers
-            .push(("Authorization".into(), basic_auth(&cfg.client_id, secret, auth)));
+        req.headers.push((
+            "Authorization".into(),
+            basic_auth(&cfg.client_id, secret, auth),
+        ));
     }
     req
 }
@@ -270,7 +276,10 @@ fn basic_auth(id: &str, secret: &str, auth: ClientAuth) -> String {
 pub fn json_login(cfg: &JsonProfile, username: &str, password: &Password) -> HttpRequest {
     let f = &cfg.fields;
     let body = json_object(&[(&f.username, username), (&f.password, password.secret())]);
-    with_static_headers(cfg, HttpRequest::post(&cfg.login_url, "application/json", body))
+    with_static_headers(
+        cfg,
+        HttpRequest::post(&cfg.login_url, "application/json", body),
+    )
 }
 
 /// The JSON refresh request: static headers, `Authorization: Bearer` with
@@ -402,6 +411,9 @@ mod tests {
 
     #[test]
     fn form_encoding() {
-        assert_eq!(form_encode("a b&c=d+é@*-._~"), "a+b%26c%3Dd%2B%C3%A9%40*-._%7E");
+        assert_eq!(
+            form_encode("a b&c=d+é@*-._~"),
+            "a+b%26c%3Dd%2B%C3%A9%40*-._%7E"
+        );
     }
 }

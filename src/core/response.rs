@@ -189,18 +189,19 @@ pub fn parse_token_response(
             Some(Value::String(_)) => {
                 return Err(Error::Unsupported {
                     field: "token_type".into(),
-                })
+                });
             }
             Some(_) => return Err(Error::invalid("token_type", "must be a string")),
         }
     }
     let refresh_token = token_field(&map, n.refresh_token)?.map(RefreshToken::new);
-    let expires_in = match map.get(n.expires_in) {
-        None => None,
-        Some(v) => Some(seconds(v).ok_or_else(|| {
-            Error::invalid(owned(n.expires_in), "must be a non-negative number")
-        })?),
-    };
+    let expires_in =
+        match map.get(n.expires_in) {
+            None => None,
+            Some(v) => Some(seconds(v).ok_or_else(|| {
+                Error::invalid(owned(n.expires_in), "must be a non-negative number")
+            })?),
+        };
     // Advisory (Keycloak): an unreadable value is ignored, not fatal.
     let refresh_expires_in = map.get(n.refresh_expires_in).and_then(seconds);
     let (scope, id_token) = if n.oauth {
@@ -343,7 +344,9 @@ fn json_object(resp: &HttpResponse, success: bool) -> Result<Map<String, Value>,
             Cow::Owned(error::sanitize(&name, 64)),
             "must not appear more than once",
         )),
-        Err(_) => Err(Error::Parse { len: resp.body.len() }),
+        Err(_) => Err(Error::Parse {
+            len: resp.body.len(),
+        }),
     }
 }
 
@@ -357,16 +360,20 @@ fn token_field(map: &Map<String, Value>, name: &str) -> Result<Option<String>, E
         Some(Value::String(s)) if s.is_empty() => {
             Err(Error::invalid(owned(name), "must be a non-empty string"))
         }
-        Some(Value::String(s)) if !s.bytes().all(|b| b.is_ascii_graphic()) => Err(
-            Error::invalid(owned(name), "must contain only visible ASCII characters"),
-        ),
+        Some(Value::String(s)) if !s.bytes().all(|b| b.is_ascii_graphic()) => Err(Error::invalid(
+            owned(name),
+            "must contain only visible ASCII characters",
+        )),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(Error::invalid(owned(name), "must be a non-empty string")),
     }
 }
 
 /// An optional string member (`""` allowed).
-fn string_field<'a>(map: &'a Map<String, Value>, name: &'static str) -> Result<Option<&'a str>, Error> {
+fn string_field<'a>(
+    map: &'a Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<&'a str>, Error> {
     match map.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),

@@ -205,7 +205,11 @@ impl Session {
     /// Starts a login; a login or refresh already in flight is superseded
     /// (its answer will be ignored). The current session, if any, stays
     /// until the login succeeds.
-    pub fn login(&mut self, now: UnixMillis, credentials: &Credentials) -> Result<RequestId, Error> {
+    pub fn login(
+        &mut self,
+        now: UnixMillis,
+        credentials: &Credentials,
+    ) -> Result<RequestId, Error> {
         let mut secrets = self.config_secrets();
         let (req, renewal) = match (&self.config.profile, credentials) {
             (Profile::OAuth2(p), c) => {
@@ -215,9 +219,10 @@ impl Session {
                 };
                 (request::oauth_login(p, c), renewal)
             }
-            (Profile::Json(p), Credentials::Password { username, password }) => {
-                (request::json_login(p, username, password), Renewal::RefreshToken)
-            }
+            (Profile::Json(p), Credentials::Password { username, password }) => (
+                request::json_login(p, username, password),
+                Renewal::RefreshToken,
+            ),
             (Profile::Json(_), _) => {
                 return Err(Error::config(
                     "credentials",
@@ -338,7 +343,8 @@ impl Session {
                 self.accept(&flight, tr, &timing);
             }
             Err(error) => {
-                let retry_after = response::retry_after(resp, now, self.config.refresh.retry_after_max_ms);
+                let retry_after =
+                    response::retry_after(resp, now, self.config.refresh.retry_after_max_ms);
                 self.fail(now, &flight, error, retry_after);
             }
         }
@@ -347,7 +353,8 @@ impl Session {
     /// Feeds a transport failure for request `id`. Stale ids are ignored.
     pub fn handle_transport_error(&mut self, now: UnixMillis, id: RequestId, err: TransportError) {
         if self.take_revocation(id) {
-            self.events.push_back(Event::RevocationFailed { error: err.into() });
+            self.events
+                .push_back(Event::RevocationFailed { error: err.into() });
             return;
         }
         if let Some(flight) = self.take_flight(id) {
@@ -474,6 +481,25 @@ impl Session {
             })
     }
 
+    /// Until when the held access token may be used without a refresh: the
+    /// earlier of its expiry and its refresh time (`UnixMillis(u64::MAX)`
+    /// when neither is known). `None` without an active session.
+    #[must_use]
+    pub fn fresh_until(&self) -> Option<UnixMillis> {
+        let t = self
+            .tokens
+            .as_ref()
+            .filter(|_| self.status == Status::Active)?;
+        let due = if t.renewable() { self.renew_at() } else { None };
+        Some(
+            [t.expires_at, due]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(UnixMillis(u64::MAX)),
+        )
+    }
+
     /// Whether a login or refresh is in flight.
     #[must_use]
     pub fn is_busy(&self) -> bool {
@@ -584,7 +610,8 @@ impl Session {
     }
 
     fn accept(&mut self, flight: &Flight, tr: response::TokenResponse, timing: &Timing) {
-        let single_use = matches!(&self.config.profile, Profile::Json(j) if j.single_use_refresh_token);
+        let single_use =
+            matches!(&self.config.profile, Profile::Json(j) if j.single_use_refresh_token);
         match &flight.kind {
             FlightKind::Login(renewal) => {
                 let set = TokenSet::from_response(tr, timing, *renewal, None, single_use);
@@ -606,13 +633,20 @@ impl Session {
     }
 
     fn install(&mut self, set: TokenSet) {
-        self.persists.push_back(PersistOp::Save(persist::save(&set)));
+        self.persists
+            .push_back(PersistOp::Save(persist::save(&set)));
         self.tokens = Some(set);
         self.status = Status::Active;
         self.retry = None;
     }
 
-    fn fail(&mut self, now: UnixMillis, flight: &Flight, mut error: Error, retry_after: Option<u64>) {
+    fn fail(
+        &mut self,
+        now: UnixMillis,
+        flight: &Flight,
+        mut error: Error,
+        retry_after: Option<u64>,
+    ) {
         let secrets: Vec<&str> = flight.sent_secrets.0.iter().map(String::as_str).collect();
         error.scrub(&secrets);
         let FlightKind::Refresh(sent) = &flight.kind else {

@@ -125,7 +125,9 @@ impl Expect {
     /// Requires a form body with exactly these pairs, in any order.
     #[must_use]
     pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
-        let pairs = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        let pairs = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
         self.body = Some(Body::Form(pairs.collect()));
         self
     }
@@ -144,7 +146,10 @@ impl Expect {
             assert_eq!(req.header(k), Some(v.as_str()), "header {k} of {what}");
         }
         for k in &self.absent {
-            assert!(req.header(k).is_none(), "header {k} must be absent from {what}");
+            assert!(
+                req.header(k).is_none(),
+                "header {k} must be absent from {what}"
+            );
         }
         match &self.body {
             None => {}
@@ -219,7 +224,11 @@ impl Reply {
     /// A response with `Content-Type: application/json` and this body.
     #[must_use]
     pub fn json(status: u16, body: &str) -> Self {
-        Self::with(status, &[("Content-Type", "application/json")], body.as_bytes())
+        Self::with(
+            status,
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
     }
     /// A response with these headers and body.
     #[must_use]
@@ -268,7 +277,12 @@ impl ScriptedHttp {
     pub fn assert_exhausted(&self) {
         let s = self.0.borrow();
         if let Some((e, _)) = s.expected.front() {
-            panic!("{} expected request(s) never sent; next: {} {}", s.expected.len(), e.method, e.url);
+            panic!(
+                "{} expected request(s) never sent; next: {} {}",
+                s.expected.len(),
+                e.method,
+                e.url
+            );
         }
     }
 }
@@ -309,7 +323,9 @@ impl MemoryStore {
     }
     /// Writes a value directly, as another context would.
     pub fn put(&self, key: &str, value: &str) {
-        self.data.borrow_mut().insert(key.to_owned(), value.to_owned());
+        self.data
+            .borrow_mut()
+            .insert(key.to_owned(), value.to_owned());
     }
     /// Makes every operation fail (quota, `SecurityError`) or succeed again.
     pub fn set_failing(&self, failing: bool) {
@@ -425,7 +441,11 @@ impl SeededRandom {
     /// A source seeded with `seed` (0 is replaced by a fixed non-zero seed).
     #[must_use]
     pub fn new(seed: u64) -> Self {
-        Self(Rc::new(Cell::new(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })))
+        Self(Rc::new(Cell::new(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })))
     }
 }
 

@@ -16,7 +16,13 @@ pub const T0: UnixMillis = UnixMillis(1_700_000_000_000);
 
 /// Every sentinel secret the tests use; none may appear in errors, Debug
 /// output or events.
-pub const SENTINELS: &[&str] = &["SENTINEL_AT", "SENTINEL_RT", "SENTINEL_PW", "SENTINEL_CS", "SENTINEL_APIKEY"];
+pub const SENTINELS: &[&str] = &[
+    "SENTINEL_AT",
+    "SENTINEL_RT",
+    "SENTINEL_PW",
+    "SENTINEL_CS",
+    "SENTINEL_APIKEY",
+];
 
 pub fn assert_no_leak(text: &str) {
     for s in SENTINELS {
@@ -101,7 +107,10 @@ pub fn secs(t: UnixMillis) -> u64 {
 pub fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
     HttpResponse {
         status,
-        headers: headers.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect(),
         body: body.as_bytes().to_vec(),
     }
 }
@@ -120,17 +129,28 @@ pub struct Out {
 
 impl Out {
     pub fn saves(&self) -> usize {
-        self.persists.iter().filter(|p| matches!(p, PersistOp::Save(_))).count()
+        self.persists
+            .iter()
+            .filter(|p| matches!(p, PersistOp::Save(_)))
+            .count()
     }
     pub fn clears(&self) -> usize {
-        self.persists.iter().filter(|p| matches!(p, PersistOp::Clear)).count()
+        self.persists
+            .iter()
+            .filter(|p| matches!(p, PersistOp::Clear))
+            .count()
     }
     pub fn ended(&self) -> usize {
-        self.events.iter().filter(|e| matches!(e, Event::SessionEnded { .. })).count()
+        self.events
+            .iter()
+            .filter(|e| matches!(e, Event::SessionEnded { .. }))
+            .count()
     }
     pub fn error(&self) -> Option<Error> {
         self.events.iter().find_map(|e| match e {
-            Event::LoginFailed { error } | Event::RefreshFailed { error, .. } => Some(error.clone()),
+            Event::LoginFailed { error } | Event::RefreshFailed { error, .. } => {
+                Some(error.clone())
+            }
             _ => None,
         })
     }
@@ -154,8 +174,16 @@ pub fn drain(s: &mut Session) -> Out {
     out
 }
 
+/// Access token, refresh token and their expiries, as comparable values.
+pub type Held = (
+    String,
+    Option<String>,
+    Option<UnixMillis>,
+    Option<UnixMillis>,
+);
+
 /// The tokens a session holds, as comparable text (for "no state change").
-pub fn held(s: &Session) -> Option<(String, Option<String>, Option<UnixMillis>, Option<UnixMillis>)> {
+pub fn held(s: &Session) -> Option<Held> {
     s.tokens().map(|t| {
         (
             t.access_token().secret().to_owned(),
@@ -173,7 +201,11 @@ pub fn logged_in(cfg: Config, creds: &Credentials, body: &str) -> Session {
     drain(&mut s);
     s.handle_response(T0, id, &json_response(200, body));
     let out = drain(&mut s);
-    assert!(matches!(out.events[..], [Event::LoggedIn]), "{:?}", out.events);
+    assert!(
+        matches!(out.events[..], [Event::LoggedIn]),
+        "{:?}",
+        out.events
+    );
     assert_eq!(s.status(), Status::Active);
     s
 }
@@ -189,7 +221,11 @@ pub fn kc_session() -> Session {
 
 /// Feeds `resp` to a forced refresh at `now` and checks "no state change"
 /// and "no secret leak"; returns the error.
-pub fn refresh_rejected_without_change(s: &mut Session, now: UnixMillis, resp: &HttpResponse) -> Error {
+pub fn refresh_rejected_without_change(
+    s: &mut Session,
+    now: UnixMillis,
+    resp: &HttpResponse,
+) -> Error {
     let before = held(s);
     let id = s.refresh(now).unwrap();
     drain(s);
