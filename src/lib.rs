@@ -22,7 +22,7 @@ pub mod driver;
 pub mod platform;
 
 #[cfg(target_arch = "wasm32")]
-mod js;
+pub mod js;
 
 /// The version of this crate, as published.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

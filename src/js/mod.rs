@@ -1,4 +1,16 @@
 //! The JS API: the only `#[wasm_bindgen]` exports of the package.
+//!
+//! `KeeperCore` is the wasm half of the `TokenKeeper` class; the other half
+//! is `keeper.js` beside this file: an `EventTarget` subclass that keeps the
+//! current token on the JS side, so a cached lookup never crosses into
+//! wasm, and that wraps `fetch`.
+
+mod error;
+mod events;
+mod keeper;
+mod options;
+
+pub use keeper::KeeperCore;
 
 use wasm_bindgen::prelude::*;
 

@@ -11,6 +11,8 @@
 
 #[cfg(feature = "fakes")]
 pub mod fake;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 use crate::core::error::Error;
 use crate::core::request::HttpRequest;

@@ -1,0 +1,252 @@
+//! `KeeperCore`: the wasm half of the `TokenKeeper` JS class.
+//!
+//! It owns the [`Driver`] on the web platform, turns its events into
+//! `(type, detail)` calls of the `emit` function the JS class passes in,
+//! and arms one refresh-ahead timer, re-checked on `visibilitychange`,
+//! `online` and `pageshow`. Nothing runs until a method is called: no IO or
+//! timers at module load or in the constructor.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use serde::Serialize as _;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::{error, events, options};
+use crate::core::config::Profile;
+use crate::core::expiry;
+use crate::core::request::Credentials;
+use crate::driver::Driver;
+use crate::platform::Clock;
+use crate::platform::web::{Timeout, WebPlatform, get, global};
+
+/// A browser, Worker or server-side token keeper. Use the `TokenKeeper`
+/// class, which wraps this one.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct KeeperCore {
+    shared: Rc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    driver: Driver<WebPlatform>,
+    auto_refresh: bool,
+    allow_confidential: bool,
+    timer: RefCell<Option<Timeout>>,
+    wake_listeners: RefCell<Vec<WakeListener>>,
+}
+
+/// A lifecycle listener, removed on `close()`.
+#[derive(Debug)]
+struct WakeListener {
+    target: JsValue,
+    event: &'static str,
+    callback: Closure<dyn FnMut()>,
+}
+
+#[wasm_bindgen]
+impl KeeperCore {
+    /// Validates `options` and builds a logged-out keeper; `emit(type,
+    /// detail)` receives every event.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue, emit: js_sys::Function) -> Result<KeeperCore, JsValue> {
+        let on_storage_error = {
+            let emit = emit.clone();
+            Closure::<dyn Fn(JsValue, JsValue)>::new(move |code: JsValue, backend: JsValue| {
+                let detail = js_sys::Object::new();
+                crate::platform::web::set(&detail, "code", &code);
+                crate::platform::web::set(&detail, "storage", &backend);
+                let _ = emit.call2(
+                    &JsValue::UNDEFINED,
+                    &JsValue::from_str("storageerror"),
+                    &detail,
+                );
+            })
+            .into_js_value()
+            .unchecked_into()
+        };
+        let opts = options::read(&options, on_storage_error)?;
+        let driver =
+            Driver::new(opts.config, opts.platform, opts.driver).map_err(|e| error::to_js(&e))?;
+        driver.set_listener(Some(events::listener(emit)));
+        Ok(Self {
+            shared: Rc::new(Shared {
+                driver,
+                auto_refresh: opts.auto_refresh,
+                allow_confidential: opts.allow_confidential,
+                timer: RefCell::new(None),
+                wake_listeners: RefCell::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Loads a stored session; resolves to whether one is now active.
+    pub fn restore(&self) -> js_sys::Promise {
+        let shared = Rc::clone(&self.shared);
+        future_to_promise(async move {
+            let result = shared.driver.restore().await;
+            Shared::rearm(&shared);
+            result.map_err(|e| error::to_js(&e))?;
+            Ok(JsValue::from(shared.driver.state().status == "active"))
+        })
+    }
+
+    /// Logs in: `{ username, password }`, `{ code, codeVerifier,
+    /// redirectUri }`, or nothing for client credentials.
+    pub fn login(&self, credentials: JsValue) -> js_sys::Promise {
+        let shared = Rc::clone(&self.shared);
+        future_to_promise(async move {
+            let creds = shared.credentials(credentials)?;
+            let result = shared.driver.login(creds).await;
+            Shared::rearm(&shared);
+            result.map_err(|e| error::to_js(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// A valid access token, refreshing first when due.
+    #[wasm_bindgen(js_name = accessToken)]
+    pub fn access_token(&self) -> js_sys::Promise {
+        let shared = Rc::clone(&self.shared);
+        future_to_promise(async move {
+            let result = shared.driver.access_token().await;
+            Shared::rearm(&shared);
+            let token = result.map_err(|e| error::to_js(&e))?;
+            Ok(JsValue::from_str(token.secret()))
+        })
+    }
+
+    /// Refreshes now, unless another context just did.
+    pub fn refresh(&self) -> js_sys::Promise {
+        let shared = Rc::clone(&self.shared);
+        future_to_promise(async move {
+            let result = shared.driver.refresh().await;
+            Shared::rearm(&shared);
+            result.map_err(|e| error::to_js(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Logs out: clears the store, revokes where configured.
+    pub fn logout(&self) -> js_sys::Promise {
+        let shared = Rc::clone(&self.shared);
+        future_to_promise(async move {
+            let result = shared.driver.logout().await;
+            Shared::rearm(&shared);
+            result.map_err(|e| error::to_js(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The secret-free state: status, expiries, scope, unverified claims.
+    pub fn state(&self) -> Result<JsValue, JsValue> {
+        let snapshot = self.shared.driver.state();
+        snapshot
+            .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            .map_err(|_| JsValue::UNDEFINED)
+    }
+
+    /// Until when (epoch ms) the held token may be handed out without
+    /// asking the core again; 0 when it must ask.
+    #[wasm_bindgen(js_name = freshUntil)]
+    pub fn fresh_until(&self) -> f64 {
+        #[allow(clippy::cast_precision_loss)]
+        self.shared.driver.fresh_until().map_or(0.0, |t| t.0 as f64)
+    }
+
+    /// Stops the timer and the lifecycle listeners.
+    pub fn close(&self) {
+        self.shared.timer.borrow_mut().take();
+        for l in self.shared.wake_listeners.borrow_mut().drain(..) {
+            if let Ok(f) = get(&l.target, "removeEventListener").dyn_into::<js_sys::Function>() {
+                let _ = f.call2(&l.target, &JsValue::from_str(l.event), l.callback.as_ref());
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// Reads login credentials; the password grant of an OAuth profile in a
+    /// page needs the explicit opt-in.
+    fn credentials(&self, value: JsValue) -> Result<Credentials, JsValue> {
+        let creds = if value.is_undefined() || value.is_null() {
+            Credentials::ClientCredentials {}
+        } else {
+            serde_wasm_bindgen::from_value(value).map_err(|_| {
+                error::config(
+                    "credentials",
+                    "must be { username, password }, { code, codeVerifier, redirectUri } or nothing",
+                )
+            })?
+        };
+        let oauth_password = matches!(creds, Credentials::Password { .. })
+            && matches!(self.driver.config().profile, Profile::OAuth2(_));
+        if oauth_password && options::in_page() {
+            if !self.allow_confidential {
+                return Err(error::config(
+                    "credentials",
+                    "the OAuth password grant must not be used in a browser page: use authorization code with PKCE, or set allowConfidentialInBrowser",
+                ));
+            }
+            options::warn_confidential();
+        }
+        Ok(creds)
+    }
+
+    /// Arms the single timer for the driver's next wake-up, and the
+    /// lifecycle listeners on first use.
+    fn rearm(this: &Rc<Self>) {
+        if !this.auto_refresh {
+            return;
+        }
+        this.listen_for_wake(this);
+        let next = this.driver.next_wakeup();
+        let timer = next.map(|at| {
+            let delay = expiry::timer_delay(this.driver.platform_clock().now(), at);
+            let weak = Rc::downgrade(this);
+            Timeout::new(delay, move || wake(&weak))
+        });
+        *this.timer.borrow_mut() = timer;
+    }
+
+    fn listen_for_wake(&self, this: &Rc<Self>) {
+        if !self.wake_listeners.borrow().is_empty() {
+            return;
+        }
+        let targets = [
+            (global("document"), "visibilitychange"),
+            (js_sys::global().into(), "online"),
+            (js_sys::global().into(), "pageshow"),
+        ];
+        let mut listeners = self.wake_listeners.borrow_mut();
+        for (target, event) in targets {
+            let Ok(add) = get(&target, "addEventListener").dyn_into::<js_sys::Function>() else {
+                continue;
+            };
+            let weak = Rc::downgrade(this);
+            let callback = Closure::<dyn FnMut()>::new(move || wake(&weak));
+            if add
+                .call2(&target, &JsValue::from_str(event), callback.as_ref())
+                .is_ok()
+            {
+                listeners.push(WakeListener {
+                    target,
+                    event,
+                    callback,
+                });
+            }
+        }
+    }
+}
+
+/// The timer fired or the page woke: let the wall clock decide.
+fn wake(weak: &Weak<Shared>) {
+    let Some(shared) = weak.upgrade() else { return };
+    wasm_bindgen_futures::spawn_local(async move {
+        // A failure is already an event and backs off by itself.
+        let _ = shared.driver.handle_timer().await;
+        Shared::rearm(&shared);
+    });
+}

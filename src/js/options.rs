@@ -1,0 +1,180 @@
+//! Reading the JS options object.
+
+use wasm_bindgen::prelude::*;
+
+use super::error;
+use crate::core::config::{Config, Profile};
+use crate::driver::DriverOptions;
+use crate::platform::web::{
+    FetchHttp, StorageKind, TimerSleeper, WebClock, WebLock, WebPlatform, WebRandom, WebStore, get,
+    global,
+};
+
+/// Default timeout of every token request.
+const DEFAULT_REQUEST_TIMEOUT_MS: u32 = 10_000;
+
+/// Everything a keeper is built from.
+pub(crate) struct Options {
+    pub(crate) config: Config,
+    pub(crate) platform: WebPlatform,
+    pub(crate) driver: DriverOptions,
+    pub(crate) auto_refresh: bool,
+    pub(crate) allow_confidential: bool,
+}
+
+/// Reads and validates `options`; an error names the offending field.
+pub(crate) fn read(
+    options: &JsValue,
+    on_storage_error: js_sys::Function,
+) -> Result<Options, JsValue> {
+    if !options.is_object() {
+        return Err(error::config("options", "must be an object"));
+    }
+    let config: Config = serde_wasm_bindgen::from_value(options.clone())
+        .map_err(|e| error::invalid_options(&scrub(&e.to_string())))?;
+    let allow_confidential = bool_option(options, "allowConfidentialInBrowser")?.unwrap_or(false);
+    if in_page() && has_client_secret(&config) {
+        if !allow_confidential {
+            return Err(error::config(
+                "profile.clientSecret",
+                "must not be used in a browser page: use authorization code with PKCE, or set allowConfidentialInBrowser",
+            ));
+        }
+        warn_confidential();
+    }
+    let storage = match get(options, "storage") {
+        v if v.is_undefined() => StorageKind::Memory,
+        v => match v.as_string().as_deref() {
+            Some("memory") => StorageKind::Memory,
+            Some("session") => StorageKind::Session,
+            Some("local") => StorageKind::Local,
+            Some(_) => {
+                return Err(error::config(
+                    "storage",
+                    "must be \"memory\", \"session\", \"local\" or an adapter",
+                ));
+            }
+            None if ["get", "set", "delete"]
+                .iter()
+                .all(|m| get(&v, m).is_function()) =>
+            {
+                StorageKind::Adapter(v)
+            }
+            None => {
+                return Err(error::config(
+                    "storage",
+                    "adapter must have get, set and delete methods",
+                ));
+            }
+        },
+    };
+    let store = WebStore::new(storage, Some(on_storage_error));
+    let shared = store.is_shared();
+    let platform = WebPlatform {
+        clock: WebClock::new(function_option(options, "now")?),
+        http: FetchHttp::new(
+            function_option(options, "fetch")?,
+            u32_option(options, "requestTimeoutMs")?.unwrap_or(DEFAULT_REQUEST_TIMEOUT_MS),
+        ),
+        sleeper: TimerSleeper,
+        store,
+        lock: WebLock::new(shared),
+        random: WebRandom,
+    };
+    let mut driver = DriverOptions::default();
+    if let Some(key) = get(options, "storageKey").as_string() {
+        driver.storage_key = key;
+    }
+    if let Some(ms) = u32_option(options, "lockTimeoutMs")? {
+        driver.lock_timeout_ms = ms;
+    }
+    Ok(Options {
+        config,
+        platform,
+        driver,
+        auto_refresh: bool_option(options, "autoRefresh")?.unwrap_or(true),
+        allow_confidential,
+    })
+}
+
+/// Whether this runs in a browser page (a `document` exists), where a
+/// secret is readable by every script on the page.
+pub(crate) fn in_page() -> bool {
+    global("document").is_object()
+}
+
+/// Says once, on the console, that a secret is in a page by choice.
+pub(crate) fn warn_confidential() {
+    web_sys_console_warn(
+        "tokenkeeper: a client secret or password grant is used in a browser page (allowConfidentialInBrowser)",
+    );
+}
+
+fn web_sys_console_warn(msg: &str) {
+    let console = global("console");
+    if let Ok(f) = get(&console, "warn").dyn_into::<js_sys::Function>() {
+        let _ = f.call1(&console, &JsValue::from_str(msg));
+    }
+}
+
+fn has_client_secret(config: &Config) -> bool {
+    matches!(&config.profile, Profile::OAuth2(p) if p.client_secret.is_some())
+}
+
+/// Removes every double-quoted part of a deserializer message: serde quotes
+/// the offending value, which may be a secret put in the wrong field.
+fn scrub(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut quoted = false;
+    for c in msg.chars() {
+        if c == '"' {
+            if !quoted {
+                out.push_str("\"…");
+            } else {
+                out.push('"');
+            }
+            quoted = !quoted;
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn function_option(
+    options: &JsValue,
+    name: &'static str,
+) -> Result<Option<js_sys::Function>, JsValue> {
+    let v = get(options, name);
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    v.dyn_into()
+        .map(Some)
+        .map_err(|_| error::config(name, "must be a function"))
+}
+
+fn bool_option(options: &JsValue, name: &'static str) -> Result<Option<bool>, JsValue> {
+    let v = get(options, name);
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    v.as_bool()
+        .map(Some)
+        .ok_or_else(|| error::config(name, "must be a boolean"))
+}
+
+fn u32_option(options: &JsValue, name: &'static str) -> Result<Option<u32>, JsValue> {
+    let v = get(options, name);
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    match v.as_f64() {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Some(n) if n.is_finite() && n >= 1.0 && n <= f64::from(u32::MAX) => Ok(Some(n as u32)),
+        _ => Err(error::config(
+            name,
+            "must be a positive number of milliseconds",
+        )),
+    }
+}
