@@ -85,7 +85,7 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         "setup" => setup::run(&paths).map(|_| ()),
         "build" => build::run(&paths).map(|_| ()),
-        "test" => test::run(&paths),
+        "test" => return test::run(&paths),
         "demo" => {
             println!("`cargo xtask demo` arrives with the demo page (www/); nothing to run yet.");
             Ok(())

@@ -6,7 +6,7 @@
 //! (fmt, clippy, the package build) counts as one test. The last line is
 //! always `N passed, M failed`.
 
-use std::process::ExitStatus;
+use std::process::{ExitCode, ExitStatus};
 use std::time::Instant;
 
 use crate::toolchain::{Toolchain, WASM_TARGET};
@@ -160,8 +160,9 @@ fn suites() -> Vec<Suite> {
     ]
 }
 
-/// Runs setup and every suite; errors when anything failed.
-pub(crate) fn run(paths: &Paths) -> Result {
+/// Runs setup and every suite, prints the summary, and fails when anything
+/// failed. The summary's last line is the last line printed either way.
+pub(crate) fn run(paths: &Paths) -> ExitCode {
     let mut results: Vec<(&str, Outcome, f64)> = Vec::new();
     let started = Instant::now();
     match setup::run(paths) {
@@ -201,10 +202,9 @@ pub(crate) fn run(paths: &Paths) -> Result {
     println!("  total {:.0} s", started.elapsed().as_secs_f64());
     println!("{passed} passed, {failed} failed");
     if failed == 0 {
-        Ok(())
+        ExitCode::SUCCESS
     } else {
-        // The summary above already says what failed; exit non-zero quietly.
-        std::process::exit(1)
+        ExitCode::FAILURE
     }
 }
 
