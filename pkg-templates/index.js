@@ -6,4 +6,4 @@ import init from './tokenkeeper.js';
 
 await init({ module_or_path: new URL('./tokenkeeper_bg.wasm', import.meta.url) });
 
-export * from './tokenkeeper.js';
+export * from './keeper.js';

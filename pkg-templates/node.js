@@ -5,4 +5,4 @@ import { initSync } from './tokenkeeper.js';
 
 initSync({ module: readFileSync(new URL('./tokenkeeper_bg.wasm', import.meta.url)) });
 
-export * from './tokenkeeper.js';
+export * from './keeper.js';

@@ -7,4 +7,4 @@ import { initSync } from './tokenkeeper.js';
 
 initSync({ module: wasm });
 
-export * from './tokenkeeper.js';
+export * from './keeper.js';

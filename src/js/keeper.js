@@ -205,8 +205,4 @@ export class TokenKeeper extends EventTarget {
     this.#forget();
     this.#core.close();
   }
-
-  [Symbol.dispose]() {
-    this.close();
-  }
 }

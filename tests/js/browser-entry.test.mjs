@@ -21,5 +21,5 @@ test('the browser entry fetches the wasm next to itself and is ready on import',
   const mod = await import(new URL(manifest.exports['.'].browser.default, pkgDir));
   assert.deepEqual(fetched, [new URL('tokenkeeper_bg.wasm', pkgDir).href]);
   assert.equal(mod.version(), manifest.version);
-  assert.equal(mod.timerDelay(1000, 4000), 3000);
+  assert.equal(typeof mod.TokenKeeper, 'function');
 });

@@ -29,8 +29,17 @@ test('every file named in exports exists, with types first in each condition', (
 test('the node entry imports by path and calls into the module', async () => {
   const mod = await import(new URL(manifest.exports['.'].node.default, pkgDir));
   assert.equal(mod.version(), cargoVersion);
-  assert.equal(mod.timerDelay(10, 5), 0);
-  assert.equal(mod.timerDelay(0, 1500), 1500);
-  assert.equal(mod.timerDelay(0, Number.MAX_SAFE_INTEGER), 2 ** 31 - 1);
-  assert.equal(mod.timerDelay(Number.NaN, 100), 100);
+  assert.throws(
+    () => new mod.TokenKeeper({ profile: { kind: 'oauth2', clientId: 'c' } }),
+    (e) => e instanceof mod.TokenKeeperError && e.code === 'AUTH_CONFIG' && /tokenUrl/.test(e.message),
+  );
+  const keeper = new mod.TokenKeeper({
+    profile: { kind: 'oauth2', tokenUrl: 'https://id.example/token', clientId: 'c', clientSecret: 's' },
+    fetch: async () =>
+      Response.json({ access_token: 'at-1', token_type: 'Bearer', expires_in: 60 }),
+  });
+  await keeper.login();
+  assert.equal(await keeper.accessToken(), 'at-1');
+  assert.equal(keeper.state.status, 'active');
+  keeper.close();
 });

@@ -13,9 +13,22 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const tsc = join(root, 'node_modules/.bin/tsc');
 
 const consumer = `
-import { version, timerDelay } from 'tokenkeeper';
+import { TokenKeeper, TokenKeeperError, version, type TokenKeeperState } from 'tokenkeeper';
 export const v: string = version();
-export const d: number = timerDelay(Date.now(), Date.now() + 1000);
+const keeper = new TokenKeeper({
+  profile: { kind: 'json', loginUrl: 'https://a.example/login', refreshUrl: 'https://a.example/refresh',
+             headers: { 'X-API-Key': 'k' } },
+  storage: { get: async () => null, set: async () => {}, delete: async () => {} },
+});
+keeper.addEventListener('refreshed', (e) => { const rotated: boolean = e.detail.rotated; void rotated; });
+keeper.addEventListener('refreshfailed', (e) => { const c: string = e.detail.error.code; void c; });
+export const token: Promise<string> = keeper.accessToken();
+export const state: TokenKeeperState = keeper.state;
+export const isErr = (e: unknown): boolean => e instanceof TokenKeeperError && e.transient;
+// @ts-expect-error: clientAuth takes only the documented methods
+new TokenKeeper({ profile: { kind: 'oauth2', tokenUrl: 'x', clientId: 'c', clientAuth: 'jwt' } });
+// @ts-expect-error: a profile needs its kind
+new TokenKeeper({ profile: { tokenUrl: 'x', clientId: 'c' } });
 `;
 
 const cases = [

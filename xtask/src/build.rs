@@ -1,6 +1,7 @@
 //! `cargo xtask build`: the release npm package in `pkg/`.
 //!
 //! cargo (release, wasm32) → `wasm-bindgen --target web` → `wasm-opt -Oz`
+//! → `src/js/keeper.js` (the `TokenKeeper` class) and its types
 //! → the hand-written entry files, `package.json` and README from
 //! `pkg-templates/` (placeholders filled from `Cargo.toml`) → size report.
 
@@ -92,13 +93,19 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
             .arg(pkg.join(&wasm_name)),
     )?;
 
+    // The hand-written half of the JS API: the TokenKeeper class.
+    for name in ["keeper.js", "keeper.d.ts"] {
+        copy(&paths.root.join("src/js").join(name), &pkg.join(name))?;
+    }
+
     let version = fill_templates(paths, &pkg)?;
     println!("build: package files from pkg-templates/ (version {version})");
 
     let unoptimised = bindgen_dir.join(&wasm_name);
     let wasm = pkg.join(&wasm_name);
     let glue = pkg.join(format!("{CRATE}.js"));
-    let measured = sizes::measure(&[&unoptimised, &wasm, &glue])?;
+    let class = pkg.join("keeper.js");
+    let measured = sizes::measure(&[&unoptimised, &wasm, &glue, &class])?;
     println!();
     println!(
         "sizes (bytes; before wasm-opt the .wasm was {} raw, {} gzip):",
@@ -107,6 +114,7 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
     sizes::print_table(&[
         (wasm_name, measured[1]),
         (format!("{CRATE}.js (glue)"), measured[2]),
+        ("keeper.js (class)".to_owned(), measured[3]),
     ]);
     println!();
     println!("build: package ready in {}", pkg.display());

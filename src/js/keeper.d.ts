@@ -1,0 +1,206 @@
+// Hand-written types of the TokenKeeper class (src/js/keeper.js).
+
+/** How the client authenticates to an OAuth2 token endpoint (RFC 6749 §2.3.1). */
+export type ClientAuth = 'basic' | 'basic-plain' | 'post' | 'none';
+
+/** An OAuth2 token endpoint (RFC 6749): Keycloak, /connect/token, /oauth/token, … */
+export interface OAuth2Profile {
+  kind: 'oauth2';
+  /** The token endpoint, absolute https (http only on loopback or with allowInsecureHttp). */
+  tokenUrl: string;
+  clientId: string;
+  /** A confidential client's secret. In a browser page only with `allowConfidentialInBrowser`. */
+  clientSecret?: string;
+  /** Default: `basic` with a secret, `none` without. */
+  clientAuth?: ClientAuth;
+  /** Space-separated scopes to request. */
+  scope?: string;
+  /** Extra form parameters for every token request (e.g. `audience`). */
+  extraParams?: Record<string, string>;
+  /** RFC 7009 revocation endpoint, used by `logout()`. */
+  revocationUrl?: string;
+  /** Authorization endpoint, for the authorization code flow. */
+  authorizationUrl?: string;
+  /** Redirect URI registered for the authorization code flow. */
+  redirectUri?: string;
+}
+
+/** A custom JSON login/refresh API (e.g. `POST /Identity/Auth/Login`). */
+export interface JsonProfile {
+  kind: 'json';
+  loginUrl: string;
+  refreshUrl: string;
+  /** Static headers sent with login and refresh, e.g. `{ 'X-API-Key': key }`. */
+  headers?: Record<string, string>;
+  /** Body and response field names; defaults are the camelCase ones shown. */
+  fields?: {
+    username?: string;
+    password?: string;
+    refreshToken?: string;
+    accessToken?: string;
+    expiresIn?: string;
+    refreshExpiresIn?: string;
+  };
+  /** Send `Authorization: Bearer <access token>` on refresh. Default true. */
+  bearerOnRefresh?: boolean;
+  /** A refresh token works once (rotation). Default true. */
+  singleUseRefreshToken?: boolean;
+}
+
+/** When to refresh: `leadFraction` of the lifetime before expiry, clamped. */
+export interface RefreshPolicy {
+  leadFraction?: number;
+  minLeadMs?: number;
+  maxLeadMs?: number;
+  maxJitterMs?: number;
+  minIntervalMs?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  retryAfterMaxMs?: number;
+}
+
+/** A user storage adapter: async string storage by key (Workers KV, IndexedDB, …). */
+export interface StorageAdapter {
+  get(key: string): Promise<string | null | undefined> | string | null | undefined;
+  set(key: string, value: string): Promise<void> | void;
+  delete(key: string): Promise<void> | void;
+}
+
+export interface TokenKeeperOptions {
+  profile: OAuth2Profile | JsonProfile;
+  refresh?: RefreshPolicy;
+  /** Where tokens live. Default `"memory"`. */
+  storage?: 'memory' | 'session' | 'local' | StorageAdapter;
+  /** Storage key and cross-tab lock name. Default `"tokenkeeper"`. */
+  storageKey?: string;
+  /** Origins `keeper.fetch` may send the token to. Default: this page's and the identity provider's. */
+  allowedOrigins?: string[];
+  /** Refresh ahead of expiry with a timer. Default true; false refreshes on demand only (Workers). */
+  autoRefresh?: boolean;
+  /** Timeout of each token request. Default 10000. */
+  requestTimeoutMs?: number;
+  /** How long a refresh waits for the cross-tab lock. Default 10000. */
+  lockTimeoutMs?: number;
+  /** Allow plain http token endpoints beyond loopback. Default false. */
+  allowInsecureHttp?: boolean;
+  /** Allow a client secret or the OAuth password grant in a browser page. Default false. */
+  allowConfidentialInBrowser?: boolean;
+  /** The fetch to use (tests, custom agents). Default: the global fetch. */
+  fetch?: (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
+  /** The clock, epoch ms (tests). Default: Date.now. */
+  now?: () => number;
+}
+
+export type Credentials =
+  | { username: string; password: string }
+  | { code: string; codeVerifier: string; redirectUri: string }
+  | Record<string, never>;
+
+export interface TokenKeeperState {
+  status: 'loggedOut' | 'active' | 'ended';
+  endedReason: string | null;
+  busy: boolean;
+  /** Access token expiry, epoch ms. */
+  expiresAt: number | null;
+  /** Refresh token expiry, epoch ms. */
+  refreshExpiresAt: number | null;
+  scope: string | null;
+  /** The access token's JWT claims, NOT verified: for display only. */
+  claims: Record<string, unknown> | null;
+}
+
+export type ErrorCode =
+  | 'AUTH_CONFIG'
+  | 'AUTH_NETWORK'
+  | 'AUTH_TIMEOUT'
+  | 'AUTH_ABORTED'
+  | 'AUTH_NO_SESSION'
+  | 'AUTH_NO_REFRESH_TOKEN'
+  | 'AUTH_SESSION_ENDED'
+  | 'AUTH_RETRY_LATER'
+  | 'AUTH_RATE_LIMITED'
+  | 'AUTH_SERVER_UNAVAILABLE'
+  | 'AUTH_STORAGE'
+  | 'AUTH_STORAGE_FORMAT'
+  | 'AUTH_LOCK_TIMEOUT'
+  | 'AUTH_ORIGIN_NOT_ALLOWED'
+  | 'OAUTH_RESPONSE_IS_NOT_JSON'
+  | 'OAUTH_PARSE_ERROR'
+  | 'OAUTH_INVALID_RESPONSE'
+  | 'OAUTH_UNSUPPORTED_OPERATION'
+  | 'OAUTH_RESPONSE_BODY_ERROR'
+  | 'OAUTH_RESPONSE_IS_NOT_CONFORM'
+  | (string & {});
+
+/** An Error with a stable `code`; never carries a token, password or secret. */
+export class TokenKeeperError extends Error {
+  readonly name: 'TokenKeeperError';
+  readonly code: ErrorCode;
+  /** The HTTP status behind the error, if any. */
+  readonly status?: number;
+  /** The server's OAuth `error` (RFC 6749 §5.2). */
+  readonly error?: string;
+  /** The server's `error_description`, truncated. */
+  readonly error_description?: string;
+  /** Whether trying again later may succeed. */
+  readonly transient: boolean;
+}
+
+export interface TokenKeeperEventMap {
+  login: CustomEvent<Record<string, never>>;
+  loginfailed: CustomEvent<{ error: TokenKeeperError }>;
+  refreshing: CustomEvent<Record<string, never>>;
+  refreshed: CustomEvent<{ rotated: boolean }>;
+  refreshfailed: CustomEvent<{ error: TokenKeeperError; transient: boolean; retryIn: number | null }>;
+  sessionended: CustomEvent<{ reason: string }>;
+  restored: CustomEvent<Record<string, never>>;
+  logout: CustomEvent<Record<string, never>>;
+  revoked: CustomEvent<Record<string, never>>;
+  revocationfailed: CustomEvent<{ error: TokenKeeperError }>;
+  storageerror: CustomEvent<{ error?: TokenKeeperError; code?: string; storage?: string }>;
+}
+
+/** Keeps one session logged in and hands out valid access tokens. */
+export class TokenKeeper extends EventTarget {
+  constructor(options: TokenKeeperOptions);
+  /** Loads a stored session; resolves to whether one is active. */
+  restore(): Promise<boolean>;
+  /** Logs in; no argument for the client credentials grant. */
+  login(credentials?: Credentials): Promise<void>;
+  /** A valid access token, refreshing first when due. */
+  accessToken(): Promise<string>;
+  /** Refreshes now, unless another tab just did. */
+  refresh(): Promise<void>;
+  /** Clears storage; revokes the token where configured. */
+  logout(): Promise<void>;
+  /** A secret-free view of the session. */
+  readonly state: TokenKeeperState;
+  /** fetch with the Bearer token (allowed origins only), one refresh-and-retry on 401. */
+  fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
+  /** Stops timers and listeners. */
+  close(): void;
+
+  addEventListener<K extends keyof TokenKeeperEventMap>(
+    type: K,
+    listener: (this: TokenKeeper, ev: TokenKeeperEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof TokenKeeperEventMap>(
+    type: K,
+    listener: (this: TokenKeeper, ev: TokenKeeperEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+}
+
+/** The package version. */
+export function version(): string;
