@@ -176,8 +176,14 @@ impl Setup<'_> {
         };
         // Its own lockfile may pin crates the reachable registry lacks.
         if let Err(e) = install(true) {
-            let first = e.lines().last().unwrap_or_default().trim().to_owned();
-            doing(&format!("--locked failed ({first}); retrying without it"));
+            let why = e
+                .lines()
+                .skip(1)
+                .find(|l| l.contains("error"))
+                .or_else(|| e.lines().last())
+                .unwrap_or_default()
+                .trim();
+            doing(&format!("--locked failed ({why}); retrying without it"));
             install(false)?;
         }
         Ok(((), format!("{version} installed")))
