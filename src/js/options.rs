@@ -105,12 +105,12 @@ pub(crate) fn in_page() -> bool {
 
 /// Says once, on the console, that a secret is in a page by choice.
 pub(crate) fn warn_confidential() {
-    web_sys_console_warn(
+    console_warn(
         "tokenkeeper: a client secret or password grant is used in a browser page (allowConfidentialInBrowser)",
     );
 }
 
-fn web_sys_console_warn(msg: &str) {
+fn console_warn(msg: &str) {
     let console = global("console");
     if let Ok(f) = get(&console, "warn").dyn_into::<js_sys::Function>() {
         let _ = f.call1(&console, &JsValue::from_str(msg));

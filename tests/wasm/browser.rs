@@ -1,6 +1,91 @@
-//! wasm-bindgen tests run in headless Chromium.
+//! wasm-bindgen tests run in headless Chromium: the shared suite, plus what
+//! only a page has (Web Storage, the safety rails for secrets in a page).
 #![cfg(target_arch = "wasm32")]
 
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
+
+use js_sys::Reflect;
+use tokenkeeper::js::KeeperCore;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+fn noop() -> js_sys::Function {
+    js_sys::Function::new_no_args("")
+}
+
+fn parse(json: &str) -> JsValue {
+    let url = option_env!("TOKENKEEPER_DEVSERVER").unwrap_or("http://127.0.0.1:9");
+    js_sys::JSON::parse(&json.replace('$', url)).unwrap()
+}
+
+fn code(err: &JsValue) -> Option<String> {
+    Reflect::get(err, &"code".into()).unwrap().as_string()
+}
+
+#[wasm_bindgen_test]
+fn a_client_secret_in_a_page_needs_the_explicit_opt_in() {
+    let opts = r#"{ "profile": { "kind": "oauth2", "tokenUrl": "$/tnco/oauth/token",
+        "clientId": "LmClient", "clientSecret": "tnco-demo-secret" } }"#;
+    let err = KeeperCore::new(parse(opts), noop()).unwrap_err();
+    assert_eq!(code(&err).as_deref(), Some("AUTH_CONFIG"));
+    let message = Reflect::get(&err, &"message".into())
+        .unwrap()
+        .as_string()
+        .unwrap();
+    assert!(message.contains("clientSecret"), "{message}");
+    assert!(!message.contains("tnco-demo-secret"));
+}
+
+#[wasm_bindgen_test]
+async fn the_oauth_password_grant_in_a_page_needs_the_explicit_opt_in() {
+    let opts = r#"{ "profile": { "kind": "oauth2",
+        "tokenUrl": "$/realms/tokenkeeper/protocol/openid-connect/token",
+        "clientId": "tokenkeeper-demo", "clientAuth": "none" } }"#;
+    let core = KeeperCore::new(parse(opts), noop()).unwrap();
+    let creds = parse(r#"{ "username": "demo", "password": "demo-password" }"#);
+    let err = wasm_bindgen_futures::JsFuture::from(core.login(creds))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err).as_deref(), Some("AUTH_CONFIG"));
+    assert_eq!(
+        Reflect::get(&core.state().unwrap(), &"status".into()).unwrap(),
+        "loggedOut"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn local_storage_survives_a_new_keeper_and_holds_no_password() {
+    let opts = || {
+        parse(
+            r#"{ "profile": { "kind": "json", "loginUrl": "$/Identity/Auth/Login",
+            "refreshUrl": "$/Identity/Auth/Refresh", "headers": { "X-API-Key": "lgdx-demo-api-key" } },
+            "storage": "local", "storageKey": "tk-browser-test" }"#,
+        )
+    };
+    let a = KeeperCore::new(opts(), noop()).unwrap();
+    let creds = parse(r#"{ "username": "demo", "password": "demo-password" }"#);
+    wasm_bindgen_futures::JsFuture::from(a.login(creds))
+        .await
+        .unwrap();
+    a.close();
+    let stored = js_sys::Function::new_no_args("return localStorage.getItem('tk-browser-test')")
+        .call0(&JsValue::NULL)
+        .unwrap()
+        .as_string()
+        .unwrap();
+    assert!(!stored.contains("demo-password"));
+    let b = KeeperCore::new(opts(), noop()).unwrap();
+    let active = wasm_bindgen_futures::JsFuture::from(b.restore())
+        .await
+        .unwrap();
+    assert_eq!(active, JsValue::TRUE);
+    wasm_bindgen_futures::JsFuture::from(b.logout())
+        .await
+        .unwrap();
+    let after = js_sys::Function::new_no_args("return localStorage.getItem('tk-browser-test')")
+        .call0(&JsValue::NULL)
+        .unwrap();
+    assert!(after.is_null(), "logout clears the stored session");
+}
