@@ -151,10 +151,24 @@ fn suites() -> Vec<Suite> {
         Suite {
             name: "package in Node (tests/js)",
             run: |c| {
-                let mut node = std::process::Command::new("node");
+                // The devserver the tests talk to over loopback (DEVSERVER_BIN).
+                let mut cargo = c.toolchain.cargo(c.paths);
+                let devserver =
+                    cmd::stream(cargo.args(["build", "-p", "devserver", "--bin", "devserver"]));
+                let mut node = c.toolchain.command("node");
                 node.current_dir(&c.paths.root)
+                    .env("CARGO_TARGET_DIR", &c.paths.target)
+                    .env(
+                        "DEVSERVER_BIN",
+                        c.paths.target.join("debug").join("devserver"),
+                    )
                     .args(["--test", "tests/js/"]);
-                Outcome::runner(cmd::tee(&mut node), node_counts)
+                let mut outcome = Outcome::runner(cmd::tee(&mut node), node_counts);
+                if let Err(why) = devserver {
+                    outcome.failed += 1;
+                    outcome.note = Some(why);
+                }
+                outcome
             },
         },
     ]
