@@ -13,6 +13,7 @@
 
 mod build;
 mod cmd;
+mod devserver;
 mod setup;
 mod sizes;
 mod test;

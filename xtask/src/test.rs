@@ -9,6 +9,7 @@
 use std::process::{ExitCode, ExitStatus};
 use std::time::Instant;
 
+use crate::devserver::{self, Devserver};
 use crate::toolchain::{Toolchain, WASM_TARGET};
 use crate::{Paths, Result, build, cmd, setup};
 
@@ -131,18 +132,7 @@ fn suites() -> Vec<Suite> {
         },
         Suite {
             name: "wasm tests (Node + Chromium)",
-            run: |c| {
-                let mut cargo = c.toolchain.cargo(c.paths);
-                cargo
-                    .args(["test", "-p", "tokenkeeper", "--target", WASM_TARGET])
-                    .args(["--test", "wasm_node", "--test", "wasm_browser"])
-                    .env("CHROMEDRIVER", CHROMEDRIVER)
-                    .env(
-                        "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
-                        c.paths.root.join("webdriver.json"),
-                    );
-                Outcome::runner(cmd::tee(&mut cargo), cargo_counts)
-            },
+            run: |c| Outcome::runner(wasm_tests(c), cargo_counts),
         },
         Suite {
             name: "package build",
@@ -151,18 +141,15 @@ fn suites() -> Vec<Suite> {
         Suite {
             name: "package in Node (tests/js)",
             run: |c| {
-                // The devserver the tests talk to over loopback (DEVSERVER_BIN).
-                let mut cargo = c.toolchain.cargo(c.paths);
-                let devserver =
-                    cmd::stream(cargo.args(["build", "-p", "devserver", "--bin", "devserver"]));
+                // The tests start their own devservers from DEVSERVER_BIN.
+                let devserver = devserver::build(c.paths, &c.toolchain);
                 let mut node = c.toolchain.command("node");
                 node.current_dir(&c.paths.root)
                     .env("CARGO_TARGET_DIR", &c.paths.target)
-                    .env(
-                        "DEVSERVER_BIN",
-                        c.paths.target.join("debug").join("devserver"),
-                    )
                     .args(["--test", "tests/js/"]);
+                if let Ok(bin) = &devserver {
+                    node.env("DEVSERVER_BIN", bin);
+                }
                 let mut outcome = Outcome::runner(cmd::tee(&mut node), node_counts);
                 if let Err(why) = devserver {
                     outcome.failed += 1;
@@ -172,6 +159,35 @@ fn suites() -> Vec<Suite> {
             },
         },
     ]
+}
+
+/// The wasm-bindgen suites (Node and headless Chromium) against a devserver
+/// whose URL the tests read at compile time (`TOKENKEEPER_DEVSERVER`); the
+/// test page is served from a fixed free port so the devserver's CORS
+/// allow-list can name its origin.
+fn wasm_tests(c: &Ctx<'_>) -> Result<(ExitStatus, String)> {
+    let page_port = devserver::free_port()?;
+    let page_origin = format!("http://127.0.0.1:{page_port}");
+    let bin = devserver::build(c.paths, &c.toolchain)?;
+    let server = Devserver::start(&bin, &["--access-ttl", "3", "--cors-origin", &page_origin])?;
+    println!("test: devserver at {} (CORS for {page_origin})", server.url);
+    let mut cargo = c.toolchain.cargo(c.paths);
+    cargo
+        .args(["test", "-p", "tokenkeeper", "--target", WASM_TARGET])
+        .args(["--test", "wasm_node", "--test", "wasm_browser"])
+        .env("TOKENKEEPER_DEVSERVER", &server.url)
+        .env(
+            "WASM_BINDGEN_TEST_ADDRESS",
+            format!("127.0.0.1:{page_port}"),
+        )
+        .env("CHROMEDRIVER", CHROMEDRIVER)
+        .env(
+            "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
+            c.paths.root.join("webdriver.json"),
+        );
+    let result = cmd::tee(&mut cargo);
+    drop(server);
+    result
 }
 
 /// Runs setup and every suite, prints the summary, and fails when anything
