@@ -13,13 +13,15 @@
 //! another context rotated meanwhile are adopted instead of ending the
 //! session.
 
-use crate::core::config::Config;
+use crate::core::config::{Config, Profile};
 use crate::core::error::Error;
 use crate::core::expiry;
-use crate::core::request::Credentials;
+use crate::core::request::{self, Credentials};
+use crate::core::response::{self, TokenResponse};
 use crate::core::secret::AccessToken;
 use crate::core::session::{Event, PersistOp, RequestId, Session, Snapshot};
 use crate::core::time::UnixMillis;
+use crate::core::tokens::Timing;
 use crate::platform::{Clock, CrossTabLock, HttpTransport, Platform, Random, Sleeper, TokenStore};
 use std::cell::RefCell;
 use std::fmt;
@@ -138,6 +140,66 @@ impl<P: Platform> Driver<P> {
             .unwrap_or(Err(Error::Aborted))
     }
 
+    /// Exchanges OAuth `credentials` at the token endpoint (an
+    /// authorization code: RFC 6749 §4.1.3, RFC 7636 §4.5) without touching
+    /// the session, so the caller can validate the answer (the ID token,
+    /// OpenID Connect Core §3.1.3.7) before [`Driver::adopt_login`] installs
+    /// it. Errors are returned, not emitted; secrets the request carried are
+    /// scrubbed from a server's error description.
+    pub async fn exchange(
+        &self,
+        credentials: &Credentials,
+    ) -> Result<(TokenResponse, Timing), Error> {
+        let profile = &self.inner.config.profile;
+        let Profile::OAuth2(p) = profile else {
+            return Err(Error::config(
+                "profile",
+                "must be oauth2 for a code exchange",
+            ));
+        };
+        let req = request::oauth_login(p, credentials);
+        let sent_at = self.now();
+        let resp = self.platform().http().send(req).await?;
+        let now = self.now();
+        match response::parse_token_response(profile, &resp, now) {
+            Ok(tokens) => Ok((
+                tokens,
+                Timing {
+                    sent_at,
+                    received_at: now,
+                    server_date: response::server_date(&resp),
+                },
+            )),
+            Err(mut e) => {
+                let mut secrets: Vec<&str> = p.client_secret.iter().map(|s| s.secret()).collect();
+                if let Credentials::AuthorizationCode {
+                    code,
+                    code_verifier,
+                    ..
+                } = credentials
+                {
+                    secrets.extend([code.as_str(), code_verifier.secret()]);
+                }
+                e.scrub(&secrets);
+                Err(e)
+            }
+        }
+    }
+
+    /// Installs tokens from [`Driver::exchange`] as a new session: stores
+    /// them and emits [`Event::LoggedIn`] (see [`Session::adopt_login`]).
+    pub async fn adopt_login(&self, tokens: TokenResponse, timing: &Timing) {
+        self.feed_jitter();
+        self.session().adopt_login(tokens, timing);
+        self.pump(None).await;
+    }
+
+    /// Reports a login that failed outside the session (e.g. a rejected ID
+    /// token) as [`Event::LoginFailed`]; the session is unchanged.
+    pub fn report_login_failure(&self, error: Error) {
+        self.emit(&[Event::LoginFailed { error }]);
+    }
+
     /// A valid access token: the held one while fresh and not yet due for
     /// refresh; otherwise after a refresh (joining one in flight). When the
     /// refresh fails but the held token is still fresh, that token is
@@ -234,6 +296,13 @@ impl<P: Platform> Driver<P> {
     #[must_use]
     pub fn platform_clock(&self) -> &P::Clock {
         self.platform().clock()
+    }
+
+    /// The platform's HTTP transport, for requests beside the session's
+    /// (discovery, a JWK Set).
+    #[must_use]
+    pub fn platform_http(&self) -> &P::Http {
+        self.platform().http()
     }
 
     fn platform(&self) -> &P {

@@ -79,6 +79,15 @@ pub struct OAuth2Profile {
     /// The redirect URI (RFC 6749 §3.1.2), for the code flow.
     #[serde(default)]
     pub redirect_uri: Option<String>,
+    /// The issuer identifier (OpenID Connect Core §2, RFC 8414 §2): the
+    /// ID token's `iss` and an authorization response's `iss` (RFC 9207)
+    /// must equal it exactly.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// The JWK Set of the issuer's signing keys (RFC 8414 §2 `jwks_uri`),
+    /// to verify ID token signatures.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
 }
 
 /// Client authentication at the token endpoint (RFC 6749 §2.3).
@@ -269,6 +278,7 @@ impl OAuth2Profile {
         for (field, url) in [
             ("revocationUrl", &self.revocation_url),
             ("authorizationUrl", &self.authorization_url),
+            ("jwksUri", &self.jwks_uri),
         ] {
             if let Some(url) = url {
                 check_url(field, url, http)?;
@@ -276,6 +286,9 @@ impl OAuth2Profile {
         }
         if let Some(uri) = &self.redirect_uri {
             check_text("redirectUri", uri)?;
+        }
+        if let Some(issuer) = &self.issuer {
+            check_issuer("issuer", issuer, http)?;
         }
         check_text("clientId", &self.client_id)?;
         let auth = self.client_auth();
@@ -437,6 +450,16 @@ fn check_scope(scope: &str) -> Result<(), Error> {
             "scope",
             "must be space-separated scope tokens (RFC 6749 §3.3)",
         ));
+    }
+    Ok(())
+}
+
+/// An issuer identifier (RFC 8414 §2, OpenID Connect Discovery §2): an
+/// endpoint URL (see [`check_url`]) without a query or fragment.
+pub(crate) fn check_issuer(field: &'static str, url: &str, allow_http: bool) -> Result<(), Error> {
+    check_url(field, url, allow_http)?;
+    if url.contains('?') {
+        return Err(Error::config(field, "must not contain a query"));
     }
     Ok(())
 }

@@ -135,6 +135,42 @@ pub enum Error {
     },
     /// The cross-context lock was not acquired in time.
     LockTimeout,
+    /// The authorization response's `state` is missing or differs from the
+    /// one sent (RFC 6749 §4.1.2, §10.12).
+    StateMismatch,
+    /// An `issuer` or `iss` differs from the expected issuer: a discovery
+    /// document (RFC 8414 §3.3, OpenID Connect Discovery §4.3) or an
+    /// authorization response (RFC 9207 §2.4).
+    IssuerMismatch {
+        /// Where the issuer came from, e.g. `issuer` or `iss`.
+        field: &'static str,
+    },
+    /// No authorization request is pending: nothing to complete.
+    NoPendingLogin,
+    /// The authorization server answered the authorization request with an
+    /// error (RFC 6749 §4.1.2.1), e.g. `access_denied`.
+    Authorization {
+        /// The `error` code, control characters stripped.
+        error: String,
+        /// The `error_description`, truncated and stripped.
+        description: Option<String>,
+    },
+    /// The redirect back is not an authorization response (RFC 6749
+    /// §4.1.2): a parameter is missing, empty or repeated.
+    InvalidCallback {
+        /// The parameter at fault, e.g. `code`.
+        field: &'static str,
+        /// What is wrong, as a lower-case fragment.
+        reason: &'static str,
+    },
+    /// The ID token failed a check of OpenID Connect Core §3.1.3.7, or its
+    /// signature did not verify.
+    IdToken {
+        /// The claim or part at fault, e.g. `aud`, `nonce`, `signature`.
+        field: &'static str,
+        /// What is wrong, as a lower-case fragment.
+        reason: &'static str,
+    },
 }
 
 impl Error {
@@ -175,6 +211,12 @@ impl Error {
             Self::Storage { .. } => "AUTH_STORAGE",
             Self::StoredFormat { .. } => "AUTH_STORAGE_FORMAT",
             Self::LockTimeout => "AUTH_LOCK_TIMEOUT",
+            Self::StateMismatch => "AUTH_STATE_MISMATCH",
+            Self::IssuerMismatch { .. } => "AUTH_ISSUER_MISMATCH",
+            Self::NoPendingLogin => "AUTH_NO_PENDING_LOGIN",
+            Self::Authorization { .. } => "OAUTH_AUTHORIZATION_RESPONSE_ERROR",
+            Self::InvalidCallback { .. } => "AUTH_CALLBACK_INVALID",
+            Self::IdToken { .. } => "AUTH_ID_TOKEN_INVALID",
         }
     }
 
@@ -194,7 +236,7 @@ impl Error {
     #[must_use]
     pub fn error(&self) -> Option<&str> {
         match self {
-            Self::OAuth { error, .. } => Some(error),
+            Self::OAuth { error, .. } | Self::Authorization { error, .. } => Some(error),
             _ => None,
         }
     }
@@ -204,7 +246,9 @@ impl Error {
     #[must_use]
     pub fn error_description(&self) -> Option<&str> {
         match self {
-            Self::OAuth { description, .. } => description.as_deref(),
+            Self::OAuth { description, .. } | Self::Authorization { description, .. } => {
+                description.as_deref()
+            }
             _ => None,
         }
     }
@@ -306,6 +350,23 @@ impl fmt::Display for Error {
             Self::Storage { reason } => write!(f, "token storage failed: {reason}"),
             Self::StoredFormat { reason } => write!(f, "stored session {reason}"),
             Self::LockTimeout => f.write_str("lock not acquired in time"),
+            Self::StateMismatch => {
+                f.write_str("\"state\" of the authorization response does not match")
+            }
+            Self::IssuerMismatch { field } => {
+                write!(f, "\"{field}\" does not match the expected issuer")
+            }
+            Self::NoPendingLogin => f.write_str("no authorization request is pending"),
+            Self::Authorization { error, .. } => {
+                write!(
+                    f,
+                    "authorization server responded with an error: \"{error}\""
+                )
+            }
+            Self::InvalidCallback { field, reason } => {
+                write!(f, "authorization response \"{field}\" parameter {reason}")
+            }
+            Self::IdToken { field, reason } => write!(f, "\"id_token\" {field} {reason}"),
         }
     }
 }

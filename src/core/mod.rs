@@ -8,10 +8,13 @@
 pub mod challenge;
 pub mod claims;
 pub mod config;
+pub mod discovery;
 pub mod error;
 pub mod expiry;
 pub mod httpdate;
+pub mod id_token;
 pub mod persist;
+pub mod redirect;
 pub mod request;
 pub mod response;
 pub mod secret;

@@ -253,7 +253,7 @@ pub fn retry_after(resp: &HttpResponse, now: UnixMillis, cap_ms: u64) -> Option<
 }
 
 /// The typed error for a non-success status.
-fn error_response(resp: &HttpResponse, now: UnixMillis) -> Error {
+pub(crate) fn error_response(resp: &HttpResponse, now: UnixMillis) -> Error {
     let status = resp.status;
     if !(300..400).contains(&status) {
         if let Some(e) = json_object(resp, false)
@@ -322,7 +322,7 @@ fn is_json(content_type: &str) -> bool {
 
 /// The body as a JSON object with unique members. `success` selects the
 /// checks and errors of a success response.
-fn json_object(resp: &HttpResponse, success: bool) -> Result<Map<String, Value>, Error> {
+pub(crate) fn json_object(resp: &HttpResponse, success: bool) -> Result<Map<String, Value>, Error> {
     let body = &resp.body;
     if body.len() > MAX_BODY_BYTES {
         return Err(Error::invalid("body", "exceeds 65536 bytes"));

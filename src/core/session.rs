@@ -318,6 +318,23 @@ impl Session {
         Some(id)
     }
 
+    /// Installs the tokens of a login whose exchange ran outside the
+    /// session: an authorization code exchange (RFC 6749 §4.1.3) whose ID
+    /// token the caller validated first (OpenID Connect Core §3.1.3.7), so
+    /// that a rejected ID token leaves the session untouched. Supersedes an
+    /// exchange in flight, as [`Session::login`] does; emits
+    /// [`Event::LoggedIn`] and a store write.
+    pub fn adopt_login(&mut self, tokens: response::TokenResponse, timing: &Timing) {
+        if let Some(old) = self.flight.take() {
+            self.transmits.retain(|(i, _)| *i != old.id);
+        }
+        let single_use =
+            matches!(&self.config.profile, Profile::Json(j) if j.single_use_refresh_token);
+        let set = TokenSet::from_response(tokens, timing, Renewal::RefreshToken, None, single_use);
+        self.install(set);
+        self.events.push_back(Event::LoggedIn);
+    }
+
     // ---- inputs --------------------------------------------------------
 
     /// Feeds the response to request `id`. Stale ids are ignored.

@@ -204,3 +204,58 @@ export class TokenKeeper extends EventTarget {
 
 /** The package version. */
 export function version(): string;
+
+// ---- Redirect login: authorization code + PKCE, OpenID Connect --------
+// Declarations merge into the OAuth2Profile interface and the TokenKeeper
+// class above.
+
+export interface OAuth2Profile {
+  /** Issuer identifier: the ID token's `iss` and a callback's `iss` (RFC 9207) must equal it. */
+  issuer?: string;
+  /** The issuer's JWK Set (RFC 8414 `jwks_uri`), to verify ID token signatures with WebCrypto. */
+  jwksUri?: string;
+}
+
+/** Per-login choices of `authorizeUrl` / `loginWithRedirect`. */
+export interface AuthorizeParams {
+  /** Default: the profile's `redirectUri`, else this page's origin and path. */
+  redirectUri?: string;
+  /** Default: the profile's `scope`. */
+  scope?: string;
+  /** Extra authorization request parameters, e.g. `{ prompt: 'login' }`. */
+  extraParams?: Record<string, string>;
+}
+
+/** What `handleRedirect` resolves to. */
+export interface RedirectResult {
+  /** The ID token's claims, signature and claims verified; `null` when none came back. */
+  idTokenClaims: Record<string, unknown> | null;
+}
+
+/** Options of `TokenKeeper.discover`: an oauth2 profile with an `issuer`; discovered endpoints fill what is unset. */
+export type DiscoveryOptions = Omit<TokenKeeperOptions, 'profile'> & {
+  profile: Omit<OAuth2Profile, 'tokenUrl' | 'issuer'> & { issuer: string; tokenUrl?: string };
+};
+
+/** Error codes of the redirect login and discovery. */
+export type RedirectErrorCode =
+  | 'AUTH_STATE_MISMATCH'
+  | 'AUTH_ISSUER_MISMATCH'
+  | 'AUTH_NO_PENDING_LOGIN'
+  | 'AUTH_CALLBACK_INVALID'
+  | 'AUTH_ID_TOKEN_INVALID'
+  | 'OAUTH_AUTHORIZATION_RESPONSE_ERROR';
+
+export interface TokenKeeper {
+  /** Builds the authorization URL (PKCE S256, state, nonce) and stores the pending login. */
+  authorizeUrl(params?: AuthorizeParams): Promise<string>;
+  /** `authorizeUrl`, then `location.assign` when in a page; resolves to the URL. */
+  loginWithRedirect(params?: AuthorizeParams): Promise<string>;
+  /** Completes the login from the callback URL (default: `location.href`); the session is unchanged on failure. */
+  handleRedirect(url?: string | URL): Promise<RedirectResult>;
+}
+
+export declare namespace TokenKeeper {
+  /** Fetches `${issuer}/.well-known/openid-configuration`, validates it, and builds a keeper from it. */
+  function discover(options: DiscoveryOptions): Promise<TokenKeeper>;
+}

@@ -4,7 +4,7 @@
 // (a cached lookup never crosses into wasm), the EventTarget, and the
 // authenticated fetch wrapper. Every decision (what to send, how to read
 // the answer, when to refresh) stays in the core.
-import { KeeperCore, version } from './tokenkeeper.js';
+import { KeeperCore, version, discoverProvider } from './tokenkeeper.js';
 
 export { version };
 
@@ -101,6 +101,7 @@ export class TokenKeeper extends EventTarget {
     this.#origins = allowedOrigins(options);
     this.#now = typeof options.now === 'function' ? options.now : Date.now;
     this.#fetch = typeof options.fetch === 'function' ? options.fetch : (...a) => globalThis.fetch(...a);
+    this.#pending = TokenKeeper.#pendingStore(options);
     try {
       this.#core = new KeeperCore(options, (type, detail) => this.#emit(type, detail));
     } catch (e) {
@@ -199,6 +200,134 @@ export class TokenKeeper extends EventTarget {
     headers.set('Authorization', `Bearer ${token}`);
     return this.#fetch(new Request(request, { headers, redirect: 'manual' }));
   }
+
+  // ---- Redirect login: authorization code + PKCE, OpenID Connect --------
+  // RFC 6749 §4.1, RFC 7636, OpenID Connect Core §3.1 and Discovery §4.
+  // The core builds and checks everything; this block only keeps the
+  // pending login between the two page loads and touches the page.
+
+  /** Where a pending redirect login waits: `{ get, set, delete }`. */
+  #pending;
+
+  /**
+   * The storage adapter when one is given, else `sessionStorage` (one tab,
+   * survives the round trip), else this keeper's memory.
+   */
+  static #pendingStore(options) {
+    const key = `${typeof options.storageKey === 'string' ? options.storageKey : 'tokenkeeper'}.redirect`;
+    const adapter = options.storage;
+    if (adapter !== null && typeof adapter === 'object' && typeof adapter.get === 'function') {
+      return { get: () => adapter.get(key), set: (v) => adapter.set(key, v), delete: () => adapter.delete(key) };
+    }
+    let web = null;
+    try {
+      web = globalThis.sessionStorage ?? null;
+    } catch {
+      // A sandboxed frame throws on access: keep the login in memory.
+    }
+    if (web) {
+      return { get: () => web.getItem(key), set: (v) => web.setItem(key, v), delete: () => web.removeItem(key) };
+    }
+    let held = null;
+    return { get: () => held, set: (v) => void (held = v), delete: () => void (held = null) };
+  }
+
+  /**
+   * Builds the authorization URL (`response_type=code`, PKCE S256, `state`,
+   * `nonce`) and stores the pending login. `redirectUri` defaults to the
+   * profile's, else this page's origin and path.
+   */
+  async authorizeUrl(params) {
+    const here = globalThis.location;
+    const page = here && here.origin && here.origin !== 'null' ? here.origin + here.pathname : undefined;
+    const { url, pending } = await guarded(() => this.#core.beginRedirect(params, page));
+    try {
+      await this.#pending.set(pending);
+    } catch (cause) {
+      throw new TokenKeeperError('"storage" could not keep the pending login', { code: 'AUTH_STORAGE', cause });
+    }
+    return url;
+  }
+
+  /** `authorizeUrl(params)`, then navigates there when in a page; resolves to the URL. */
+  async loginWithRedirect(params) {
+    const url = await this.authorizeUrl(params);
+    if (typeof globalThis.document === 'object' && typeof globalThis.location?.assign === 'function') {
+      globalThis.location.assign(url);
+    }
+    return url;
+  }
+
+  /**
+   * Completes a redirect login from the callback URL (default: this page's):
+   * checks `iss` and `state`, exchanges the code, validates the ID token
+   * (claims, then signature against the issuer's JWKS), and logs in. Once
+   * the state matched, the pending login is cleared and the response
+   * parameters are removed from the address bar. Resolves to
+   * `{ idTokenClaims }`; on failure the session is unchanged.
+   */
+  async handleRedirect(url = globalThis.location?.href) {
+    if (typeof url !== 'string' && !(url instanceof URL)) {
+      throw new TokenKeeperError('"url" must be the callback URL', { code: 'AUTH_CONFIG' });
+    }
+    const href = String(url);
+    let pending;
+    try {
+      pending = await this.#pending.get();
+    } catch {
+      pending = undefined;
+    }
+    const consume = async () => {
+      try {
+        await this.#pending.delete();
+      } catch {
+        // A failing store cannot keep the pending login either.
+      }
+      TokenKeeper.#cleanAddressBar(href);
+    };
+    return guarded(() => this.#core.completeRedirect(href, typeof pending === 'string' ? pending : undefined, consume));
+  }
+
+  /** Removes the authorization response parameters from this page's URL. */
+  static #cleanAddressBar(href) {
+    const { location, history } = globalThis;
+    if (typeof globalThis.document !== 'object' || location?.href !== href || typeof history?.replaceState !== 'function') {
+      return;
+    }
+    const clean = new URL(href);
+    for (const p of ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri']) {
+      clean.searchParams.delete(p);
+    }
+    history.replaceState(history.state, '', clean.href);
+  }
+
+  /**
+   * Fetches `${profile.issuer}/.well-known/openid-configuration` (through
+   * `options.fetch` when given, no redirects, `requestTimeoutMs`), checks it
+   * in the core, and resolves to a keeper whose profile has `tokenUrl`,
+   * `authorizationUrl`, `revocationUrl` and `jwksUri` filled in (values set
+   * in `options.profile` win).
+   */
+  static async discover(options) {
+    if (options === null || typeof options !== 'object') {
+      throw new TokenKeeperError('"options" must be an object', { code: 'AUTH_CONFIG' });
+    }
+    const m = await guarded(() => discoverProvider(options));
+    const p = options.profile;
+    const found = {
+      tokenUrl: m.token_endpoint,
+      authorizationUrl: m.authorization_endpoint,
+      revocationUrl: m.revocation_endpoint,
+      jwksUri: m.jwks_uri,
+    };
+    const profile = { ...p };
+    for (const [k, v] of Object.entries(found)) {
+      if (profile[k] === undefined && v !== undefined) profile[k] = v;
+    }
+    return new this({ ...options, profile });
+  }
+
+  // ---- end of the redirect login block ---------------------------------
 
   /** Stops timers and lifecycle listeners; the keeper is unusable after. */
   close() {

@@ -26,12 +26,12 @@ use crate::platform::web::{Timeout, WebPlatform, get, global};
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct KeeperCore {
-    shared: Rc<Shared>,
+    pub(super) shared: Rc<Shared>,
 }
 
 #[derive(Debug)]
-struct Shared {
-    driver: Driver<WebPlatform>,
+pub(super) struct Shared {
+    pub(super) driver: Driver<WebPlatform>,
     auto_refresh: bool,
     allow_confidential: bool,
     timer: RefCell<Option<Timeout>>,
@@ -197,7 +197,7 @@ impl Shared {
 
     /// Arms the single timer for the driver's next wake-up, and the
     /// lifecycle listeners on first use.
-    fn rearm(this: &Rc<Self>) {
+    pub(super) fn rearm(this: &Rc<Self>) {
         if !this.auto_refresh {
             return;
         }

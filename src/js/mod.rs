@@ -9,8 +9,10 @@ mod error;
 mod events;
 mod keeper;
 mod options;
+mod redirect;
 
 pub use keeper::KeeperCore;
+pub use redirect::discover_provider;
 
 use wasm_bindgen::prelude::*;
 
