@@ -1,9 +1,10 @@
 // The redirect login (authorization code + PKCE, OpenID Connect) and
 // discovery, against the real devserver, through the built package (pkg/).
 //
-// The devserver: $TOKENKEEPER_DEVSERVER_URL when set (one already running),
-// else $DEVSERVER_BIN, else `cargo run -q -p devserver`, started with
-// `--port 0`; its ready line names the port.
+// The devserver: $TOKENKEEPER_DEVSERVER when set (the URL of one already
+// running), else $DEVSERVER_BIN (as `cargo xtask test` passes it), else
+// `cargo run -q -p devserver`, started with `--port 0`; its ready line names
+// the port.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -35,7 +36,8 @@ let server;
 let base;
 
 async function startDevserver() {
-  if (process.env.TOKENKEEPER_DEVSERVER_URL) return process.env.TOKENKEEPER_DEVSERVER_URL.replace(/\/$/, '');
+  const running = process.env.TOKENKEEPER_DEVSERVER;
+  if (running) return running.replace(/\/$/, '');
   const [cmd, args] = process.env.DEVSERVER_BIN
     ? [process.env.DEVSERVER_BIN, ['--port', '0']]
     : ['cargo', ['run', '-q', '-p', 'devserver', '--', '--port', '0']];
