@@ -1,60 +1,21 @@
 // The redirect login (authorization code + PKCE, OpenID Connect) and
 // discovery, against the real devserver, through the built package (pkg/).
 //
-// The devserver: $TOKENKEEPER_DEVSERVER when set (the URL of one already
-// running), else $DEVSERVER_BIN (as `cargo xtask test` passes it), else
-// `cargo run -q -p devserver`, started with `--port 0`; its ready line names
-// the port.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { copyFileSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startDevserver, loadPackage } from './support/devserver.mjs';
 
-const root = new URL('../../', import.meta.url);
-const pkgDir = new URL('pkg/', root);
-const manifest = JSON.parse(readFileSync(new URL('package.json', pkgDir), 'utf8'));
-
-/** TokenKeeper from the package; until the package ships keeper.js, the
- * source file is loaded beside the package's (already initialised) glue. */
-async function loadTokenKeeper() {
-  const mod = await import(new URL(manifest.exports['.'].node.default, pkgDir));
-  if (mod.TokenKeeper) return mod;
-  const dir = mkdtempSync(join(tmpdir(), 'tk-keeper-'));
-  copyFileSync(fileURLToPath(new URL('src/js/keeper.js', root)), join(dir, 'keeper.js'));
-  // A symlink resolves to the real path: the same, initialised module instance.
-  symlinkSync(fileURLToPath(new URL('tokenkeeper.js', pkgDir)), join(dir, 'tokenkeeper.js'));
-  return import(pathToFileURL(join(dir, 'keeper.js')));
-}
-
-const { TokenKeeper } = await loadTokenKeeper();
+const { TokenKeeper } = await loadPackage();
 
 let server;
 let base;
 
-async function startDevserver() {
-  const running = process.env.TOKENKEEPER_DEVSERVER;
-  if (running) return running.replace(/\/$/, '');
-  const [cmd, args] = process.env.DEVSERVER_BIN
-    ? [process.env.DEVSERVER_BIN, ['--port', '0']]
-    : ['cargo', ['run', '-q', '-p', 'devserver', '--', '--port', '0']];
-  server = spawn(cmd, args, { cwd: fileURLToPath(root), stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: server.stdout });
-  for await (const line of lines) {
-    const m = line.match(/^devserver listening on (http:\/\/\S+)/);
-    if (m) return m[1];
-  }
-  throw new Error('devserver exited before it was ready');
-}
-
 before(async () => {
-  base = await startDevserver();
-}, { timeout: 600_000 });
+  server = await startDevserver();
+  base = server.url;
+});
 
-after(() => server?.kill());
+after(() => server.stop());
 
 const CALLBACK = 'http://127.0.0.1:5173/callback';
 const issuer = () => `${base}/realms/tokenkeeper`;
