@@ -7,6 +7,7 @@
 //! | `test`  | setup, then every check and test suite, with one summary line       |
 //! | `demo`  | the demo page (arrives with `www/`)                                 |
 //! | `bench` | the benchmarks (arrive later)                                       |
+//! | `fuzz`  | the libFuzzer targets of `fuzz/`, with executions and crashes       |
 //!
 //! The xtask uses the standard library only: child processes do the work,
 //! Node's zlib measures compressed sizes.
@@ -14,6 +15,7 @@
 mod build;
 mod cmd;
 mod devserver;
+mod fuzz;
 mod setup;
 mod sizes;
 mod test;
@@ -75,6 +77,7 @@ tasks:
   test    setup, then fmt, clippy, host tests, wasm tests (Node + Chromium), package tests
   demo    run the demo page
   bench   run the benchmarks
+  fuzz    run the libFuzzer targets of fuzz/: [--seconds N] [TARGET…] (nightly + cargo-fuzz)
 
 environment:
   WASM_ROUTE=auto|rustup|debian   how setup gets a wasm32 standard library (default auto)
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         "setup" => setup::run(&paths).map(|_| ()),
         "build" => build::run(&paths).map(|_| ()),
         "test" => return test::run(&paths),
+        "fuzz" => fuzz::run(&paths, &std::env::args().skip(2).collect::<Vec<_>>()),
         "demo" => {
             println!("`cargo xtask demo` arrives with the demo page (www/); nothing to run yet.");
             Ok(())

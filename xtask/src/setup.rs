@@ -13,6 +13,8 @@ use crate::{Paths, Result, cmd};
 
 /// The wasm-pack release installed by setup.
 const WASM_PACK_VERSION: &str = "0.15.1";
+/// The cargo-fuzz release `cargo xtask fuzz` runs.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// Browser, driver and fonts for the headless Chromium tests.
 const BROWSER_PACKAGES: &[&str] = &["chromium", "chromium-driver", "fonts-liberation"];
 /// The oldest Node major the package and its tests target.
@@ -41,6 +43,7 @@ pub(crate) fn run(paths: &Paths) -> Result<Toolchain> {
     step("wasm-bindgen-cli", || setup.wasm_bindgen())?;
     step("chromium", || setup.browser())?;
     step("node packages", || setup.node_packages())?;
+    step("cargo-fuzz", || setup.cargo_fuzz())?;
     Ok(toolchain)
 }
 
@@ -152,6 +155,43 @@ impl Setup<'_> {
             "--locked",
         ]))?;
         Ok(((), format!("{WASM_PACK_VERSION} installed")))
+    }
+
+    /// cargo-fuzz and the nightly toolchain it builds with (sanitizers need
+    /// `-Z` flags). The nightly comes with this machine's rustup; where it is
+    /// missing, rustup is asked for a minimal one, with a timeout.
+    fn cargo_fuzz(&mut self) -> Result<((), String)> {
+        let nightly = || {
+            cmd::output(Command::new("rustup").args(["run", "nightly", "rustc", "--version"]))
+                .is_ok()
+        };
+        if !nightly() {
+            doing("rustup toolchain install nightly --profile minimal (at most 120 s)");
+            cmd::output(Command::new("timeout").args([
+                "-k",
+                "5",
+                "120",
+                "rustup",
+                "toolchain",
+                "install",
+                "nightly",
+                "--profile",
+                "minimal",
+            ]))?;
+        }
+        if tool_version("cargo-fuzz").as_deref() == Some(CARGO_FUZZ_VERSION) {
+            return Ok(((), format!("{CARGO_FUZZ_VERSION} present, nightly present")));
+        }
+        doing(&format!(
+            "cargo install cargo-fuzz {CARGO_FUZZ_VERSION} --locked (a minute or two)"
+        ));
+        cmd::output(cargo_install().args([
+            "cargo-fuzz",
+            "--version",
+            CARGO_FUZZ_VERSION,
+            "--locked",
+        ]))?;
+        Ok(((), format!("{CARGO_FUZZ_VERSION} installed")))
     }
 
     /// `wasm-bindgen` and `wasm-bindgen-test-runner` at the version in `Cargo.lock`.

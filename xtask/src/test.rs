@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use crate::devserver::{self, Devserver};
 use crate::toolchain::{Toolchain, WASM_TARGET};
-use crate::{Paths, Result, build, cmd, setup};
+use crate::{Paths, Result, build, cmd, fuzz, setup};
 
 /// Where the wasm-bindgen test runner finds chromedriver (from `chromium-driver`).
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -158,7 +158,39 @@ fn suites() -> Vec<Suite> {
                 outcome
             },
         },
+        Suite {
+            name: "fuzz smoke",
+            run: fuzz_smoke,
+        },
     ]
+}
+
+/// Seconds each fuzz target runs in the test suite: a smoke run that
+/// catches a parser that panics on the seeds or near them
+/// (`cargo xtask fuzz --seconds N` is the long run).
+const FUZZ_SMOKE_SECONDS: u32 = 10;
+
+/// Every fuzz target for a few seconds; each target counts as one test,
+/// failed when libFuzzer found a crash or could not run.
+fn fuzz_smoke(c: &Ctx<'_>) -> Outcome {
+    let mut outcome = Outcome::default();
+    for target in fuzz::TARGETS {
+        match fuzz::target_run(c.paths, target, FUZZ_SMOKE_SECONDS) {
+            Ok(r) if !r.crashed => {
+                println!("test: fuzz {target}: {} executions, 0 crashes", r.runs);
+                outcome.passed += 1;
+            }
+            Ok(_) => {
+                outcome.failed += 1;
+                outcome.note = Some(format!("fuzz target {target} crashed"));
+            }
+            Err(why) => {
+                outcome.failed += 1;
+                outcome.note = Some(why);
+            }
+        }
+    }
+    outcome
 }
 
 /// The wasm-bindgen suites (Node and headless Chromium) against a devserver
