@@ -272,17 +272,19 @@ impl Error {
         }
     }
 
-    /// Replaces every occurrence of the given secrets in the server's
-    /// `error_description` with `[redacted]`: servers sometimes echo input.
+    /// Replaces every occurrence of the given secrets in the server's `error`
+    /// and `error_description` with `[redacted]`: servers sometimes echo
+    /// input.
     pub(crate) fn scrub(&mut self, secrets: &[&str]) {
         if let Self::OAuth {
-            description: Some(d),
-            ..
+            error, description, ..
         } = self
         {
-            for s in secrets.iter().filter(|s| !s.is_empty()) {
-                if d.contains(s) {
-                    *d = d.replace(s, "[redacted]");
+            for text in std::iter::once(error).chain(description.as_mut()) {
+                for s in secrets.iter().filter(|s| !s.is_empty()) {
+                    if text.contains(s) {
+                        *text = text.replace(s, "[redacted]");
+                    }
                 }
             }
         }
@@ -397,6 +399,13 @@ mod tests {
         };
         e.scrub(&["SENTINEL_PW", ""]);
         assert_eq!(e.error_description(), Some("bad pw [redacted]!"));
+        let mut echoed = Error::OAuth {
+            status: 503,
+            error: "SENTINEL_RT".into(),
+            description: None,
+        };
+        echoed.scrub(&["SENTINEL_RT"]);
+        assert_eq!(echoed.error(), Some("[redacted]"));
         assert_eq!(e.status(), Some(400));
         assert_eq!(e.error(), Some("invalid_grant"));
     }

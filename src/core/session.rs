@@ -140,6 +140,20 @@ struct Flight {
 /// Copies of the secrets a request carried; `Debug` redacts them.
 struct SentSecrets(Vec<String>);
 
+impl SentSecrets {
+    fn as_strs(&self) -> Vec<&str> {
+        self.0.iter().map(String::as_str).collect()
+    }
+}
+
+/// The token strings of a set, to scrub from server error texts.
+fn token_secrets(t: &TokenSet) -> Vec<String> {
+    let mut out = vec![t.access_token().secret().to_owned()];
+    out.extend(t.refresh_token().map(|r| r.secret().to_owned()));
+    out.extend(t.id_token.as_ref().map(|r| r.secret().to_owned()));
+    out
+}
+
 impl std::fmt::Debug for SentSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("[redacted]")
@@ -159,7 +173,9 @@ pub struct Session {
     status: Status,
     tokens: Option<TokenSet>,
     flight: Option<Flight>,
-    revocations: Vec<RequestId>,
+    /// Revocations in flight, with the secrets they carry (scrubbed from
+    /// any error the server echoes them in).
+    revocations: Vec<(RequestId, SentSecrets)>,
     retry: Option<Retry>,
     jitter: u32,
     next_id: u64,
@@ -312,8 +328,10 @@ impl Session {
             Some(rt) => request::revocation(p, rt.secret(), "refresh_token"),
             None => request::revocation(p, t.access_token.secret(), "access_token"),
         }?;
+        let mut secrets = self.config_secrets();
+        secrets.extend(token_secrets(&t));
         let id = self.next_request_id();
-        self.revocations.push(id);
+        self.revocations.push((id, SentSecrets(secrets)));
         self.transmits.push_back((id, req));
         Some(id)
     }
@@ -339,10 +357,13 @@ impl Session {
 
     /// Feeds the response to request `id`. Stale ids are ignored.
     pub fn handle_response(&mut self, now: UnixMillis, id: RequestId, resp: &HttpResponse) {
-        if self.take_revocation(id) {
+        if let Some(secrets) = self.take_revocation(id) {
             let event = match response::parse_revocation_response(resp, now) {
                 Ok(()) => Event::Revoked,
-                Err(error) => Event::RevocationFailed { error },
+                Err(mut error) => {
+                    error.scrub(&secrets.as_strs());
+                    Event::RevocationFailed { error }
+                }
             };
             self.events.push_back(event);
             return;
@@ -369,7 +390,7 @@ impl Session {
 
     /// Feeds a transport failure for request `id`. Stale ids are ignored.
     pub fn handle_transport_error(&mut self, now: UnixMillis, id: RequestId, err: TransportError) {
-        if self.take_revocation(id) {
+        if self.take_revocation(id).is_some() {
             self.events
                 .push_back(Event::RevocationFailed { error: err.into() });
             return;
@@ -603,10 +624,9 @@ impl Session {
         }
     }
 
-    fn take_revocation(&mut self, id: RequestId) -> bool {
-        let before = self.revocations.len();
-        self.revocations.retain(|r| *r != id);
-        self.revocations.len() != before
+    fn take_revocation(&mut self, id: RequestId) -> Option<SentSecrets> {
+        let i = self.revocations.iter().position(|(r, _)| *r == id)?;
+        Some(self.revocations.remove(i).1)
     }
 
     /// The proactive refresh time: the retry time during backoff, else the
@@ -664,7 +684,10 @@ impl Session {
         mut error: Error,
         retry_after: Option<u64>,
     ) {
-        let secrets: Vec<&str> = flight.sent_secrets.0.iter().map(String::as_str).collect();
+        // What was sent, and what is held (a server may echo either).
+        let held = self.tokens.as_ref().map(token_secrets).unwrap_or_default();
+        let mut secrets = flight.sent_secrets.as_strs();
+        secrets.extend(held.iter().map(String::as_str));
         error.scrub(&secrets);
         let FlightKind::Refresh(sent) = &flight.kind else {
             self.events.push_back(Event::LoginFailed { error });

@@ -31,7 +31,7 @@ pub(crate) fn read(
         return Err(error::config("options", "must be an object"));
     }
     let config: Config = serde_wasm_bindgen::from_value(options.clone())
-        .map_err(|e| error::invalid_options(&scrub(&e.to_string())))?;
+        .map_err(|e| error::invalid_options(&scrub(&e.to_string(), &string_values(options, 4))))?;
     let allow_confidential = bool_option(options, "allowConfidentialInBrowser")?.unwrap_or(false);
     if in_page() && has_client_secret(&config) {
         if !allow_confidential {
@@ -121,24 +121,47 @@ fn has_client_secret(config: &Config) -> bool {
     matches!(&config.profile, Profile::OAuth2(p) if p.client_secret.is_some())
 }
 
-/// Removes every double-quoted part of a deserializer message: serde quotes
-/// the offending value, which may be a secret put in the wrong field.
-fn scrub(msg: &str) -> String {
+/// Removes what a deserializer message quotes of the caller's values: every
+/// double-quoted part (serde quotes an offending value that way), and every
+/// backtick-quoted part that is one of the option values (serde's
+/// ``unknown variant `…` ``). Field names stay: they say what is wrong. The
+/// value may be a secret put in the wrong field.
+fn scrub(msg: &str, values: &[String]) -> String {
     let mut out = String::with_capacity(msg.len());
-    let mut quoted = false;
-    for c in msg.chars() {
-        if c == '"' {
-            if !quoted {
-                out.push_str("\"…");
-            } else {
-                out.push('"');
-            }
-            quoted = !quoted;
-        } else if !quoted {
-            out.push(c);
+    let mut rest = msg;
+    while let Some(i) = rest.find(['"', '`']) {
+        let quote = rest[i..].chars().next().unwrap_or('"');
+        out.push_str(&rest[..=i]);
+        let after = &rest[i + 1..];
+        let Some(end) = after.find(quote) else {
+            out.push('…');
+            return out;
+        };
+        let inner = &after[..end];
+        if quote == '"' || values.iter().any(|v| v == inner) {
+            out.push('…');
+        } else {
+            out.push_str(inner);
         }
+        out.push(quote);
+        rest = &after[end + 1..];
     }
+    out.push_str(rest);
     out
+}
+
+/// Every string in `value`, walking plain objects and arrays `depth` deep.
+fn string_values(value: &JsValue, depth: u8) -> Vec<String> {
+    if let Some(s) = value.as_string() {
+        return vec![s];
+    }
+    if depth == 0 || !value.is_object() || value.is_function() {
+        return Vec::new();
+    }
+    js_sys::Object::values(value.unchecked_ref())
+        .iter()
+        .flat_map(|v| string_values(&v, depth - 1))
+        .collect()
 }
 
 fn function_option(
