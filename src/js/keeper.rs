@@ -9,7 +9,6 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use serde::Serialize as _;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -141,11 +140,14 @@ impl KeeperCore {
     }
 
     /// The secret-free state: status, expiries, scope, unverified claims.
+    ///
+    /// It crosses as JSON text and `JSON.parse`: a claim named `__proto__`
+    /// becomes an own property, where setting it on an object would replace
+    /// the object's prototype.
     pub fn state(&self) -> Result<JsValue, JsValue> {
-        let snapshot = self.shared.driver.state();
-        snapshot
-            .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-            .map_err(|_| JsValue::UNDEFINED)
+        let text =
+            serde_json::to_string(&self.shared.driver.state()).map_err(|_| JsValue::UNDEFINED)?;
+        js_sys::JSON::parse(&text)
     }
 
     /// Until when (epoch ms) the held token may be handed out without

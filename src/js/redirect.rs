@@ -333,9 +333,11 @@ async fn verify_signature(token: &UnverifiedIdToken, key: Map<String, Value>) ->
     }
 }
 
-/// A JSON value as a plain JS value (objects, not `Map`s).
+/// A JSON value as a plain JS value, through JSON text and `JSON.parse`, so
+/// a key named `__proto__` becomes an own property instead of a prototype.
 fn to_js_value<T: Serialize>(value: &T) -> JsValue {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+    serde_json::to_string(value)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
         .unwrap_or(JsValue::NULL)
 }
