@@ -91,6 +91,12 @@ export interface TokenKeeperOptions {
   now?: () => number;
 }
 
+/** Options of `accessToken()` and `fetch()`. */
+export interface AccessTokenOptions {
+  /** Runs a refresh that is due but not yet needed in the background (a Worker's `ctx.waitUntil.bind(ctx)`). */
+  waitUntil?: (promise: Promise<unknown>) => void;
+}
+
 export type Credentials =
   | { username: string; password: string }
   | { code: string; codeVerifier: string; redirectUri: string }
@@ -167,8 +173,14 @@ export class TokenKeeper extends EventTarget {
   restore(): Promise<boolean>;
   /** Logs in; no argument for the client credentials grant. */
   login(credentials?: Credentials): Promise<void>;
-  /** A valid access token, refreshing first when due. */
-  accessToken(): Promise<string>;
+  /**
+   * A valid access token, refreshing first when due. With `waitUntil` (a
+   * Worker's `ctx.waitUntil.bind(ctx)`), a token that is due but valid for
+   * 2 s more is returned at once and refreshed in the background.
+   */
+  accessToken(options?: AccessTokenOptions): Promise<string>;
+  /** Until when (epoch ms) `accessToken()` returns the held token without any work; 0 when none is held. */
+  readonly freshUntil: number;
   /** Refreshes now, unless another tab just did. */
   refresh(): Promise<void>;
   /** Clears storage; revokes the token where configured. */
@@ -176,7 +188,7 @@ export class TokenKeeper extends EventTarget {
   /** A secret-free view of the session. */
   readonly state: TokenKeeperState;
   /** fetch with the Bearer token (allowed origins only), one refresh-and-retry on 401. */
-  fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
+  fetch(input: Request | string | URL, init?: RequestInit, options?: AccessTokenOptions): Promise<Response>;
   /** Stops timers and listeners. */
   close(): void;
 

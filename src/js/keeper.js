@@ -36,6 +36,12 @@ async function guarded(f) {
   }
 }
 
+/**
+ * With `accessToken({ waitUntil })`, how long a token that is due for
+ * refresh must stay valid to be returned before the refresh completes.
+ */
+const AHEAD_MARGIN_MS = 2000;
+
 const Ev = typeof CustomEvent === 'function' ? CustomEvent : null;
 
 function makeEvent(type, detail) {
@@ -92,6 +98,9 @@ export class TokenKeeper extends EventTarget {
   #origins;
   #token = null;
   #freshUntil = 0;
+  #expiresAt = 0;
+  /** A refresh running under a caller's `waitUntil`. */
+  #background = null;
 
   constructor(options) {
     super();
@@ -118,6 +127,7 @@ export class TokenKeeper extends EventTarget {
   #forget() {
     this.#token = null;
     this.#freshUntil = 0;
+    this.#expiresAt = 0;
   }
 
   /** Loads a stored session; resolves to whether one is active. */
@@ -134,17 +144,47 @@ export class TokenKeeper extends EventTarget {
     return guarded(() => this.#core.login(credentials));
   }
 
-  /** A valid access token, refreshing first when due. */
-  accessToken() {
-    if (this.#token !== null && this.#now() < this.#freshUntil) {
+  /**
+   * A valid access token, refreshing first when due. With
+   * `{ waitUntil }` (a Worker's `ctx.waitUntil.bind(ctx)`), a token that is
+   * due for refresh but still valid for `AHEAD_MARGIN_MS` is returned at
+   * once and the refresh runs in the background under `waitUntil`.
+   */
+  accessToken(options) {
+    const now = this.#now();
+    if (this.#token !== null && now < this.#freshUntil) {
       return Promise.resolve(this.#token);
     }
+    const waitUntil = options?.waitUntil;
+    if (typeof waitUntil === 'function' && this.#token !== null && now + AHEAD_MARGIN_MS < this.#expiresAt) {
+      // Only the request that starts the refresh waits for it: a promise
+      // settled after its own request ended would be cancelled by workerd.
+      if (this.#background === null) {
+        // Failures are reported as events; the next call tries again.
+        this.#background = this.#renew()
+          .catch(() => undefined)
+          .finally(() => (this.#background = null));
+        waitUntil(this.#background);
+      }
+      return Promise.resolve(this.#token);
+    }
+    return this.#renew();
+  }
+
+  /** Asks the core (which refreshes when due) and caches the answer. */
+  #renew() {
     return guarded(async () => {
       const token = await this.#core.accessToken();
       this.#token = token;
       this.#freshUntil = this.#core.freshUntil();
+      this.#expiresAt = this.#core.state().expiresAt ?? Infinity;
       return token;
     });
+  }
+
+  /** Until when (epoch ms) `accessToken()` returns the held token without any work; 0 when it holds none. */
+  get freshUntil() {
+    return this.#token === null ? 0 : this.#freshUntil;
   }
 
   /** Refreshes now (unless another tab just did). */
@@ -167,9 +207,10 @@ export class TokenKeeper extends EventTarget {
    * `fetch` with `Authorization: Bearer` attached, for allowed origins only.
    * A 401 leads to one refresh and one retry (the body is replayed from a
    * clone). Redirects are never followed with the token: a redirect comes
-   * back to the caller as it is.
+   * back to the caller as it is. `options.waitUntil` is passed to
+   * `accessToken`.
    */
-  async fetch(input, init) {
+  async fetch(input, init, options) {
     const request = new Request(input, init);
     const origin = new URL(request.url).origin;
     if (!this.#origins.has(origin)) {
@@ -178,7 +219,7 @@ export class TokenKeeper extends EventTarget {
       });
     }
     const replay = request.clone();
-    const token = await this.accessToken();
+    const token = await this.accessToken(options);
     const first = await this.#send(request, token);
     if (first.status !== 401) return first;
     // Renew unless the token already changed meanwhile (a concurrent 401).

@@ -5,7 +5,7 @@
 //! line; a failing step names itself and shows the tail of the command's output.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::toolchain::{self, DEBIAN_TOOLCHAIN, Route, Toolchain};
@@ -23,6 +23,10 @@ const MIN_NODE_MAJOR: u32 = 20;
 const NPM_STAMP: &str = "node_modules/.xtask-lock-stamp";
 /// Seconds `rustup target add` may take before the Debian route is used.
 const DEFAULT_RUSTUP_TIMEOUT: u32 = 20;
+/// The edge runtimes the Workers, Deno and Node suites run the package in.
+/// Not in `package-lock.json`: the registry lacks some of their
+/// other-platform optional packages, which `npm ci` would insist on.
+const EDGE_TOOLS: &[&str] = &["workerd@1.20261117.1", "deno@2.9.6"];
 
 /// State shared by the steps of one setup run.
 struct Setup<'a> {
@@ -44,6 +48,7 @@ pub(crate) fn run(paths: &Paths) -> Result<Toolchain> {
     step("chromium", || setup.browser())?;
     step("node packages", || setup.node_packages())?;
     step("cargo-fuzz", || setup.cargo_fuzz())?;
+    step("edge runtimes", || setup.edge_tools())?;
     Ok(toolchain)
 }
 
@@ -285,6 +290,35 @@ impl Setup<'_> {
         ))
     }
 
+    /// workerd and Deno from npm at [`EDGE_TOOLS`] into their own directory
+    /// ([`edge_tool`]), unless its stamp names exactly those versions.
+    fn edge_tools(&mut self) -> Result<((), String)> {
+        let dir = edge_tools_dir(self.paths);
+        let stamp_path = dir.join(".xtask-stamp");
+        let wanted = EDGE_TOOLS.join(" ");
+        let bins = ["workerd", "deno"].map(|t| edge_tool(self.paths, t));
+        let present = bins.iter().all(|b| b.exists());
+        if present && fs::read_to_string(&stamp_path).is_ok_and(|s| s == wanted) {
+            return Ok(((), format!("{wanted} present")));
+        }
+        doing(&format!("npm install {wanted} into {}", dir.display()));
+        fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        cmd::output(
+            Command::new("npm")
+                .arg("install")
+                .arg("--prefix")
+                .arg(&dir)
+                .args(["--no-save", "--no-package-lock", "--no-audit", "--no-fund"])
+                .args(EDGE_TOOLS),
+        )?;
+        for bin in &bins {
+            cmd::output(Command::new(bin).arg("--version"))?;
+        }
+        fs::write(&stamp_path, &wanted)
+            .map_err(|e| format!("writing {}: {e}", stamp_path.display()))?;
+        Ok(((), format!("installed {wanted}")))
+    }
+
     /// Installs the Debian packages that are not installed yet (no
     /// recommends); `apt-get update` first, once per run.
     fn apt_install(&mut self, packages: &[&str]) -> Result<String> {
@@ -309,6 +343,16 @@ impl Setup<'_> {
         }
         Ok(format!("installed {}", missing.join(", ")))
     }
+}
+
+/// Where setup installs the edge runtimes: `<target dir>/xtask/edge-tools`.
+fn edge_tools_dir(paths: &Paths) -> PathBuf {
+    paths.xtask_dir().join("edge-tools")
+}
+
+/// The path of an edge runtime's binary (`workerd`, `deno`).
+pub(crate) fn edge_tool(paths: &Paths, name: &str) -> PathBuf {
+    edge_tools_dir(paths).join("node_modules/.bin").join(name)
 }
 
 /// `apt-get` without prompts.
