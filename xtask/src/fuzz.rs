@@ -1,6 +1,6 @@
-//! `cargo xtask fuzz [--seconds N] [TARGET…]`: runs the libFuzzer targets
-//! of `fuzz/` (cargo-fuzz, nightly toolchain) and reports each target's
-//! executions and crashes.
+//! `cargo xtask fuzz [--seconds N | --runs N] [TARGET…]`: runs the libFuzzer
+//! targets of `fuzz/` (cargo-fuzz, nightly toolchain) and reports each
+//! target's executions and crashes.
 //!
 //! Each run starts from the committed seeds (`fuzz/seeds/<target>`, read
 //! only) plus a scratch corpus in `<target dir>/fuzz/corpus/<target>`, where
@@ -24,6 +24,33 @@ pub(crate) const TARGETS: &[&str] = &[
 /// The toolchain cargo-fuzz needs (`-Z sanitizer`).
 const TOOLCHAIN: &str = "nightly";
 
+/// How long each target runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Budget {
+    /// For this many seconds.
+    Seconds(u32),
+    /// For this many executions.
+    Runs(u64),
+}
+
+impl Budget {
+    fn flag(self) -> String {
+        match self {
+            Self::Seconds(s) => format!("-max_total_time={s}"),
+            Self::Runs(n) => format!("-runs={n}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Seconds(s) => write!(f, "{s} s"),
+            Self::Runs(n) => write!(f, "{n} runs"),
+        }
+    }
+}
+
 /// What one target did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Report {
@@ -35,15 +62,22 @@ pub(crate) struct Report {
 
 /// `cargo xtask fuzz`: parses the arguments and runs the targets.
 pub(crate) fn run(paths: &Paths, args: &[String]) -> Result {
-    let mut seconds = 60;
+    let mut budget = Budget::Seconds(60);
     let mut targets = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         if arg == "--seconds" {
-            seconds = it
-                .next()
-                .and_then(|s| s.parse().ok())
-                .ok_or("--seconds takes a whole number")?;
+            budget = Budget::Seconds(
+                it.next()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or("--seconds takes a whole number")?,
+            );
+        } else if arg == "--runs" {
+            budget = Budget::Runs(
+                it.next()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or("--runs takes a whole number")?,
+            );
         } else if TARGETS.contains(&arg.as_str()) {
             targets.push(arg.as_str());
         } else {
@@ -58,10 +92,12 @@ pub(crate) fn run(paths: &Paths, args: &[String]) -> Result {
     }
     let mut crashed = Vec::new();
     for target in targets {
-        let report = target_run(paths, target, seconds)?;
+        let started = std::time::Instant::now();
+        let report = target_run(paths, target, budget)?;
         println!(
-            "fuzz: {target}: {} executions in {seconds} s, {}",
+            "fuzz: {target}: {} executions in {:.0} s, {}",
             report.runs,
+            started.elapsed().as_secs_f64(),
             if report.crashed {
                 "CRASHED"
             } else {
@@ -83,8 +119,8 @@ pub(crate) fn run(paths: &Paths, args: &[String]) -> Result {
     }
 }
 
-/// Runs one target for `seconds` and reads libFuzzer's final statistics.
-pub(crate) fn target_run(paths: &Paths, target: &str, seconds: u32) -> Result<Report> {
+/// Runs one target within `budget` and reads libFuzzer's final statistics.
+pub(crate) fn target_run(paths: &Paths, target: &str, budget: Budget) -> Result<Report> {
     let scratch = paths.target.join("fuzz");
     let corpus = scratch.join("corpus").join(target);
     let artifacts = scratch.join("artifacts").join(target);
@@ -101,10 +137,10 @@ pub(crate) fn target_run(paths: &Paths, target: &str, seconds: u32) -> Result<Re
         .arg(&corpus)
         .arg(&seeds)
         .arg("--")
-        .arg(format!("-max_total_time={seconds}"))
+        .arg(budget.flag())
         .arg(format!("-artifact_prefix={}/", artifacts.display()))
         .arg("-print_final_stats=1");
-    println!("fuzz: {target} for {seconds} s");
+    println!("fuzz: {target} for {budget}");
     let out = command
         .output()
         .map_err(|e| format!("cannot start `{}`: {e}", cmd::describe(&command)))?;

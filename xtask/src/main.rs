@@ -77,7 +77,7 @@ tasks:
   test    setup, then fmt, clippy, host tests, wasm tests (Node + Chromium), package tests
   demo    run the demo page
   bench   run the benchmarks
-  fuzz    run the libFuzzer targets of fuzz/: [--seconds N] [TARGET…] (nightly + cargo-fuzz)
+  fuzz    run the libFuzzer targets of fuzz/: [--seconds N | --runs N] [TARGET…] (nightly + cargo-fuzz)
 
 environment:
   WASM_ROUTE=auto|rustup|debian   how setup gets a wasm32 standard library (default auto)

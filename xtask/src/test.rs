@@ -185,7 +185,7 @@ const FUZZ_SMOKE_SECONDS: u32 = 10;
 fn fuzz_smoke(c: &Ctx<'_>) -> Outcome {
     let mut outcome = Outcome::default();
     for target in fuzz::TARGETS {
-        match fuzz::target_run(c.paths, target, FUZZ_SMOKE_SECONDS) {
+        match fuzz::target_run(c.paths, target, fuzz::Budget::Seconds(FUZZ_SMOKE_SECONDS)) {
             Ok(r) if !r.crashed => {
                 println!("test: fuzz {target}: {} executions, 0 crashes", r.runs);
                 outcome.passed += 1;
