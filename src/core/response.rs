@@ -391,7 +391,7 @@ fn seconds(v: &Value) -> Option<u64> {
                 && s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
                 && s.bytes().next().is_some_and(|b| b.is_ascii_digit()) =>
         {
-            s.parse::<f64>().ok()?
+            return floor_decimal(s);
         }
         _ => return None,
     };
@@ -401,6 +401,69 @@ fn seconds(v: &Value) -> Option<u64> {
     // Saturating float-to-int cast: floors, and huge values become u64::MAX.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     Some(f.floor() as u64)
+}
+
+/// `s.parse::<f64>()` floored and cast to `u64` (saturating), for `s` of
+/// ASCII digits with at most one `.` and a digit first; `None` where the
+/// parse fails. Exact, like the parse (round to nearest, ties to even),
+/// without linking core's float parser and its tables (several KB of wasm).
+fn floor_decimal(s: &str) -> Option<u64> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if frac.contains('.') {
+        return None;
+    }
+    let mut i: u128 = 0;
+    for b in int.bytes() {
+        i = i * 10 + u128::from(b - b'0');
+        if i >= 1 << 64 {
+            // At least 2^64, which rounds to at least 2^64: saturates.
+            return Some(u64::MAX);
+        }
+    }
+    let frac = frac.trim_end_matches('0').as_bytes();
+    let bits = 128 - i.leading_zeros();
+    if bits > 53 {
+        // The spacing of f64 here is 2^(bits-53) ≥ 2: round the integer
+        // part to it; the fraction only breaks a tie.
+        let shift = bits - 53;
+        let half = 1_u128 << (shift - 1);
+        let rest = i & ((1 << shift) - 1);
+        let q = i >> shift;
+        let up = rest > half || (rest == half && (!frac.is_empty() || q & 1 == 1));
+        let r = (q + u128::from(up)) << shift;
+        return Some(u64::try_from(r).unwrap_or(u64::MAX));
+    }
+    // Below 2^53 the result is `i` or `i + 1`: `i + 1` when the fraction
+    // reaches 1 − 2^-k, half the spacing below `i + 1` away from it.
+    let k = if i == 0 { 54 } else { 54 - bits };
+    // 2^-k as k decimal digits, then 1 − 2^-k.
+    let mut digits = vec![5_u8];
+    for _ in 1..k {
+        let mut carry = 0;
+        for d in &mut digits {
+            let v = carry * 10 + *d;
+            *d = v / 2;
+            carry = v % 2;
+        }
+        digits.push(5);
+    }
+    let last = digits.len() - 1;
+    for (n, d) in digits.iter_mut().enumerate() {
+        *d = if n == last { 10 - *d } else { 9 - *d };
+    }
+    let mut cmp = std::cmp::Ordering::Equal;
+    for n in 0..digits.len().max(frac.len()) {
+        let f = frac.get(n).map_or(0, |b| b - b'0');
+        let t = digits.get(n).copied().unwrap_or(0);
+        cmp = f.cmp(&t);
+        if cmp.is_ne() {
+            break;
+        }
+    }
+    // A tie goes to the even neighbour: `i + 1` unless the spacing is 1
+    // and `i` is even.
+    let up = cmp.is_gt() || (cmp.is_eq() && (k > 1 || i & 1 == 1));
+    u64::try_from(i + u128::from(up)).ok()
 }
 
 /// The top level of a body: an object with unique member names, or not.
@@ -456,5 +519,93 @@ impl<'de> Visitor<'de> for TopVisitor {
             }
         }
         Ok(duplicate.map_or(TopLevel::Object(map), TopLevel::Duplicate))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::floor_decimal;
+    use proptest::prelude::*;
+
+    /// What `floor_decimal` stands in for.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    fn reference(s: &str) -> Option<u64> {
+        s.parse::<f64>().ok().map(|f| f.floor() as u64)
+    }
+
+    #[test]
+    fn floors_like_the_float_parse() {
+        let mut cases: Vec<String> = [
+            "0",
+            "0.",
+            "1.",
+            "3600",
+            "3600.7",
+            "1..2",
+            "1.2.3",
+            "0.5",
+            "1.5",
+            "2.5",
+            "0.99999999999999994448884876874217",
+            "0.99999999999999994448884876874218",
+            "0.99999999999999994448884876874216",
+            "0.9999999999999999444888487687421729788184165954589843750",
+            "18446744073709551615",
+            "18446744073709551616",
+            "18446744073709550591.9",
+            "18446744073709550592",
+            "18446744073709549568.0001",
+            "99999999999999999999999",
+            "9007199254740993",
+            "9007199254740993.0",
+            "9007199254740993.1",
+            "9007199254740995",
+            "4503599627370497.5",
+            "4503599627370496.5",
+            "4503599627370497.9",
+            "000000000000001.5",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        for bits in 0..64_u32 {
+            let p = 1_u128 << bits;
+            for d in [-2_i128, -1, 0, 1, 2] {
+                let n = (p as i128 + d).max(0);
+                for frac in [
+                    "",
+                    ".0",
+                    ".5",
+                    ".49999999999999999999",
+                    ".50000000000000000001",
+                    ".9999999999999999",
+                    ".99999999999999999999999",
+                ] {
+                    cases.push(format!("{n}{frac}"));
+                }
+            }
+        }
+        for s in &cases {
+            assert_eq!(floor_decimal(s), reference(s), "{s}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 20000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn floors_arbitrary_decimals_like_the_float_parse(s in "[0-9]{1,22}(\\.[0-9]{0,30})?") {
+            prop_assert_eq!(floor_decimal(&s), reference(&s), "{}", s);
+        }
+
+        #[test]
+        fn floors_near_integers_like_the_float_parse(
+            n in any::<u64>(),
+            shift in 0_u32..64,
+            frac in prop_oneof![Just(String::new()), "\\.[05]{0,3}", "\\.9{10,20}[0-9]{0,5}", "\\.[0-9]{1,20}"],
+        ) {
+            let s = format!("{}{frac}", n >> shift);
+            prop_assert_eq!(floor_decimal(&s), reference(&s), "{}", s);
+        }
     }
 }
