@@ -5,7 +5,7 @@
 //! | `setup` | installs (idempotently) everything the other tasks need            |
 //! | `build` | builds the npm package into `pkg/` and prints its sizes             |
 //! | `test`  | setup, then every check and test suite, with one summary line       |
-//! | `demo`  | the demo page (arrives with `www/`)                                 |
+//! | `demo`  | builds the package and serves the demo page (`www/`)                |
 //! | `bench` | the benchmarks (arrive later)                                       |
 //! | `fuzz`  | the libFuzzer targets of `fuzz/`, with executions and crashes       |
 //!
@@ -14,6 +14,7 @@
 
 mod build;
 mod cmd;
+mod demo;
 mod devserver;
 mod fuzz;
 mod setup;
@@ -75,7 +76,7 @@ tasks:
   setup   install the toolchain, wasm tools, Chromium and Node packages (idempotent)
   build   build the npm package into pkg/ and print its sizes
   test    setup, then fmt, clippy, host tests, wasm tests (Node + Chromium), package tests
-  demo    run the demo page
+  demo    build the package, serve the demo page (www/) with the devserver [--port N]
   bench   run the benchmarks
   fuzz    run the libFuzzer targets of fuzz/: [--seconds N | --runs N] [TARGET…] (nightly + cargo-fuzz)
 
@@ -91,10 +92,7 @@ fn main() -> ExitCode {
         "build" => build::run(&paths).map(|_| ()),
         "test" => return test::run(&paths),
         "fuzz" => fuzz::run(&paths, &std::env::args().skip(2).collect::<Vec<_>>()),
-        "demo" => {
-            println!("`cargo xtask demo` arrives with the demo page (www/); nothing to run yet.");
-            Ok(())
-        }
+        "demo" => demo::run(&paths, &std::env::args().skip(2).collect::<Vec<_>>()),
         "bench" => {
             println!("`cargo xtask bench` arrives with the benchmarks; nothing to run yet.");
             Ok(())

@@ -161,6 +161,10 @@ fn suites() -> Vec<Suite> {
             },
         },
         Suite {
+            name: "demo page in Chromium (tests/e2e)",
+            run: e2e_tests,
+        },
+        Suite {
             name: "workerd example (tests/edge)",
             run: |c| edge::node_suite(c, "tests/edge/workerd.test.mjs"),
         },
@@ -230,6 +234,28 @@ fn wasm_tests(c: &Ctx<'_>) -> Result<(ExitStatus, String)> {
     let result = cmd::tee(&mut cargo);
     drop(server);
     result
+}
+
+/// The demo page (www/) with the built package in headless Chromium
+/// (Playwright, Debian's /usr/bin/chromium); the tests start devservers
+/// serving www/ and pkg/ from DEVSERVER_BIN. Screenshots go to
+/// tests/e2e/artifacts/.
+fn e2e_tests(c: &Ctx<'_>) -> Outcome {
+    let devserver = devserver::build(c.paths, &c.toolchain);
+    let mut node = c.toolchain.command("node");
+    node.current_dir(&c.paths.root)
+        .env("CARGO_TARGET_DIR", &c.paths.target)
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+        .args(["--test", "tests/e2e/"]);
+    if let Ok(bin) = &devserver {
+        node.env("DEVSERVER_BIN", bin);
+    }
+    let mut outcome = Outcome::runner(cmd::tee(&mut node), node_counts);
+    if let Err(why) = devserver {
+        outcome.failed += 1;
+        outcome.note = Some(why);
+    }
+    outcome
 }
 
 /// Runs setup and every suite, prints the summary, and fails when anything

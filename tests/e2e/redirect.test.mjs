@@ -1,0 +1,79 @@
+// The recommended browser path on the demo page: Keycloak authorization
+// code + PKCE through the devserver's real login form, in headless Chromium.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDemoServer, launch, openDemo, waitEvent, chooseStyle, callApi, status, shot, timeline } from './support/demo.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startDemoServer(['--access-ttl', '6', '--refresh-ttl', '60']);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('Keycloak code + PKCE: login form, verified ID token, clean URL, refresh, API, reload restores, logout revokes', async (t) => {
+  const page = await openDemo(browser.context, server);
+  try {
+    await chooseStyle(page, 'kc-pkce');
+    assert.equal(await page.textContent('#login'), 'Log in with redirect');
+    assert.equal(await page.locator('#fields input[type="password"]').count(), 0, 'no password field on the page');
+    await page.click('#login');
+
+    // The identity provider's own login page.
+    await page.waitForURL(/\/realms\/tokenkeeper\/protocol\/openid-connect\/auth\?/);
+    const sent = new URL(page.url()).searchParams;
+    assert.equal(sent.get('code_challenge_method'), 'S256');
+    assert.equal(sent.get('redirect_uri'), `${server.url}/demo/`);
+    assert.ok(sent.get('state') && sent.get('nonce'));
+    await page.fill('input[name="username"]', 'demo');
+    await page.fill('input[name="password"]', 'demo-password');
+    await shot(page, 'redirect-login-form');
+    await page.click('button[type="submit"]');
+
+    // Back on the demo page with ?code=…&state=…, exchanged and verified.
+    await page.waitForURL(`${server.url}/demo/?**`);
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.match(await waitEvent(page, 'redirect'), /ID token verified \(sub [\w-]+\)/);
+    await waitEvent(page, 'login');
+    assert.equal(await status(page), 'active');
+    assert.equal(new URL(page.url()).search, '', 'code and state are removed from the address bar');
+    assert.equal(await page.isChecked('#style-kc-pkce'), true);
+    const claims = JSON.parse(await page.textContent('#claims'));
+    assert.equal(claims.azp, 'tokenkeeper-demo');
+    assert.match(claims.scope, /openid/);
+
+    await waitEvent(page, 'refreshed');
+    assert.equal(await callApi(page), '200');
+    assert.match(await page.textContent('#api-body'), /"preferred_username": "demo"/);
+    await shot(page, 'redirect-active');
+
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await waitEvent(page, 'restored');
+    assert.equal(await callApi(page), '200');
+
+    await page.click('#logout');
+    await waitEvent(page, 'logout');
+    await waitEvent(page, 'revoked');
+    assert.equal(await status(page), 'loggedOut');
+
+    const stats = await server.stats();
+    assert.equal(stats.code_exchanges, 1);
+    assert.ok(stats.refreshes.kc >= 1);
+    assert.equal(stats.revocations, 1);
+    assert.equal(stats.expired_token_calls, 0);
+    assert.deepEqual(page.errors, []);
+  } catch (e) {
+    await shot(page, 'redirect-failure');
+    t.diagnostic(await timeline(page));
+    throw e;
+  } finally {
+    await page.close();
+  }
+});
