@@ -6,12 +6,13 @@
 //! | `build` | builds the npm package into `pkg/` and prints its sizes             |
 //! | `test`  | setup, then every check and test suite, with one summary line       |
 //! | `demo`  | builds the package and serves the demo page (`www/`)                |
-//! | `bench` | the benchmarks (arrive later)                                       |
+//! | `bench` | measures it beside its npm peers → `docs/bench.md`, `docs/bench.svg`|
 //! | `fuzz`  | the libFuzzer targets of `fuzz/`, with executions and crashes       |
 //!
 //! The xtask uses the standard library only: child processes do the work,
 //! Node's zlib measures compressed sizes.
 
+mod bench;
 mod build;
 mod cmd;
 mod demo;
@@ -77,7 +78,7 @@ tasks:
   build   build the npm package into pkg/ and print its sizes
   test    setup, then fmt, clippy, host tests, wasm tests (Node + Chromium), package tests
   demo    build the package, serve the demo page (www/) with the devserver [--port N]
-  bench   run the benchmarks
+  bench   build, then measure tokenkeeper and its npm peers; writes docs/bench.md and docs/bench.svg
   fuzz    run the libFuzzer targets of fuzz/: [--seconds N | --runs N] [TARGET…] (nightly + cargo-fuzz)
 
 environment:
@@ -93,10 +94,7 @@ fn main() -> ExitCode {
         "test" => return test::run(&paths),
         "fuzz" => fuzz::run(&paths, &std::env::args().skip(2).collect::<Vec<_>>()),
         "demo" => demo::run(&paths, &std::env::args().skip(2).collect::<Vec<_>>()),
-        "bench" => {
-            println!("`cargo xtask bench` arrives with the benchmarks; nothing to run yet.");
-            Ok(())
-        }
+        "bench" => bench::run(&paths),
         "" | "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(())
