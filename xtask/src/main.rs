@@ -6,7 +6,7 @@
 //! | `build` | builds the npm package into `pkg/` and prints its sizes             |
 //! | `test`  | setup, then every check and test suite, with one summary line       |
 //! | `demo`  | builds the package and serves the demo page (`www/`)                |
-//! | `bench` | measures it beside its npm peers → `docs/bench.md`, `docs/bench.svg`|
+//! | `bench` | measures it beside its npm peers → `docs/bench.md` and `.svg`       |
 //! | `fuzz`  | the libFuzzer targets of `fuzz/`, with executions and crashes       |
 //!
 //! The xtask uses the standard library only: child processes do the work,
