@@ -9,6 +9,8 @@
 //!
 //! A refresh runs as: take the lock → reload the store (another context may
 //! have refreshed already) → refresh only if still due → persist → release.
+//! Another context's change to the store is adopted at once through
+//! [`Driver::handle_store_changed`].
 //! A refresh rejected with 400/401 re-reads the store first, so tokens that
 //! another context rotated meanwhile are adopted instead of ending the
 //! session.
@@ -19,7 +21,7 @@ use crate::core::expiry;
 use crate::core::request::{self, Credentials};
 use crate::core::response::{self, TokenResponse};
 use crate::core::secret::AccessToken;
-use crate::core::session::{Event, PersistOp, RequestId, Session, Snapshot};
+use crate::core::session::{Event, PersistOp, RequestId, Session, Snapshot, Status};
 use crate::core::time::UnixMillis;
 use crate::core::tokens::Timing;
 use crate::platform::{Clock, CrossTabLock, HttpTransport, Platform, Random, Sleeper, TokenStore};
@@ -37,6 +39,14 @@ pub struct DriverOptions {
     pub storage_key: String,
     /// How long to wait for the cross-context lock (default 10 s).
     pub lock_timeout_ms: u32,
+    /// Before a refresh under the lock, wait this long and re-read the
+    /// store once more (default 0: no wait). Another context's write made
+    /// just before it released the lock may become visible here a moment
+    /// after the lock is granted: Chromium's localStorage reaches other
+    /// tabs by a different route than Web Locks' grants, and a read right
+    /// at the grant can be stale, which with single-use refresh tokens
+    /// would spend an old one and trip reuse detection.
+    pub store_settle_ms: u32,
 }
 
 impl Default for DriverOptions {
@@ -44,6 +54,7 @@ impl Default for DriverOptions {
         Self {
             storage_key: "tokenkeeper".into(),
             lock_timeout_ms: 10_000,
+            store_settle_ms: 0,
         }
     }
 }
@@ -220,7 +231,10 @@ impl<P: Platform> Driver<P> {
             return Ok(t.clone());
         }
         outcome?;
-        s.current_access_token().cloned().ok_or(Error::NoSession)
+        s.current_access_token().cloned().ok_or(match s.status() {
+            Status::Ended(reason) => Error::SessionEnded { reason },
+            _ => Error::NoSession,
+        })
     }
 
     /// Refreshes now (e.g. after a 401 from a resource server), unless
@@ -257,6 +271,18 @@ impl<P: Platform> Driver<P> {
         self.session().handle_timeout(now);
         self.pump(None).await;
         Ok(())
+    }
+
+    /// Call when another context changed the stored session (a `storage`
+    /// event, a BroadcastChannel message): re-reads the store and adopts
+    /// what it holds, without a request. New tokens are
+    /// [`Event::Restored`]; an emptied store ends an active session with
+    /// [`EndReason::ClearedElsewhere`](crate::core::error::EndReason) (a
+    /// logout, or an ended session, in another context), and the answer
+    /// to a refresh this context has in flight is then discarded. Spurious
+    /// calls change nothing.
+    pub async fn handle_store_changed(&self) {
+        self.reload().await;
     }
 
     /// Drives the timers with the platform's [`Sleeper`] until nothing is
@@ -296,6 +322,18 @@ impl<P: Platform> Driver<P> {
     #[must_use]
     pub fn platform_clock(&self) -> &P::Clock {
         self.platform().clock()
+    }
+
+    /// The platform's token store, for an adapter that watches it.
+    #[must_use]
+    pub fn platform_store(&self) -> &P::Store {
+        self.platform().store()
+    }
+
+    /// The store key (and lock name).
+    #[must_use]
+    pub fn storage_key(&self) -> &str {
+        &self.inner.options.storage_key
     }
 
     /// The platform's HTTP transport, for requests beside the session's
@@ -349,17 +387,15 @@ impl<P: Platform> Driver<P> {
             .acquire(key, self.inner.options.lock_timeout_ms)
             .await?;
         self.reload().await;
-        let now = self.now();
-        let adopted = self.held_token() != before;
-        {
-            let s = self.inner.session.borrow();
-            let due = s.refresh_due(now);
-            if (adopted && s.access_token(now).is_some() && !due)
-                || (!force && !due && s.access_token(now).is_some())
-            {
-                return Ok(());
-            }
+        let settle = self.inner.options.store_settle_ms;
+        if settle > 0 && !self.refresh_done(force, before.as_deref()) {
+            self.platform().sleeper().sleep(settle).await;
+            self.reload().await;
         }
+        if self.refresh_done(force, before.as_deref()) {
+            return Ok(());
+        }
+        let now = self.now();
         self.feed_jitter();
         let started = self.session().refresh(now);
         let id = match started {
@@ -383,6 +419,16 @@ impl<P: Platform> Driver<P> {
                 _ => None,
             })
             .unwrap_or(Ok(()))
+    }
+
+    /// Whether the tokens just read from the store make this refresh
+    /// needless: fresh and not due, or (for a forced refresh) fresh and
+    /// no longer the token held before (`before`) the lock was taken.
+    fn refresh_done(&self, force: bool, before: Option<&str>) -> bool {
+        let now = self.now();
+        let adopted = self.held_token().as_deref() != before;
+        let s = self.inner.session.borrow();
+        !s.refresh_due(now) && s.access_token(now).is_some() && (adopted || !force)
     }
 
     /// The held access token's text, to notice adoption from the store.

@@ -203,6 +203,163 @@ fn invalid_grant_after_rotation_elsewhere_adopts() {
     );
 }
 
+// CC-02: another tab rotated and stored; on the store-change signal this
+// tab adopts the new tokens without a request, and a spurious signal
+// changes nothing.
+#[test]
+fn store_change_adopts_rotation_elsewhere() {
+    let a_platform = FakePlatform::at(T0);
+    let a = logged_in_driver(&a_platform);
+    let b_platform = a_platform.sibling();
+    let b = Driver::new(keycloak(), b_platform.clone(), DriverOptions::default()).unwrap();
+    block_on(b.restore()).unwrap();
+    let events = recorder(&b);
+    a_platform.clock.advance(250_000);
+    a_platform.http.expect(
+        refresh_expect("SENTINEL_RT_1"),
+        kc_answer("SENTINEL_AT_2", "SENTINEL_RT_2", 300),
+    );
+    block_on(a.refresh()).unwrap();
+    block_on(b.handle_store_changed());
+    assert!(matches!(events.borrow()[..], [Event::Restored]));
+    assert_eq!(b.state().expires_at, a.state().expires_at);
+    assert_eq!(
+        block_on(b.access_token()).unwrap().secret(),
+        "SENTINEL_AT_2"
+    );
+    block_on(b.handle_store_changed());
+    assert_eq!(events.borrow().len(), 1);
+    assert!(b_platform.http.sent().is_empty());
+}
+
+// CC-07: a logout in another tab ends this one on the store-change signal,
+// once, with `cleared_elsewhere`, and without a request.
+#[test]
+fn store_change_logout_elsewhere_ends() {
+    let a_platform = FakePlatform::at(T0);
+    let a = logged_in_driver(&a_platform);
+    let b_platform = a_platform.sibling();
+    let b = Driver::new(keycloak(), b_platform.clone(), DriverOptions::default()).unwrap();
+    block_on(b.restore()).unwrap();
+    let events = recorder(&b);
+    block_on(a.logout()).unwrap();
+    block_on(b.handle_store_changed());
+    block_on(b.handle_store_changed());
+    assert!(matches!(
+        events.borrow()[..],
+        [Event::SessionEnded {
+            reason: EndReason::ClearedElsewhere
+        }]
+    ));
+    assert_eq!(b.state().ended_reason, Some("cleared_elsewhere"));
+    assert_eq!(b.next_wakeup(), None);
+    assert_eq!(
+        block_on(b.access_token()).unwrap_err().code(),
+        "AUTH_SESSION_ENDED"
+    );
+    assert!(b_platform.http.sent().is_empty());
+    assert_eq!(a_platform.store.peek(KEY), None);
+}
+
+// CC-07/CC-09: a logout elsewhere while this tab's refresh is in flight:
+// the answer is discarded, the store stays empty, no `Refreshed`.
+#[test]
+fn store_change_logout_discards_refresh_in_flight() {
+    let a_platform = FakePlatform::at(T0);
+    let a = logged_in_driver(&a_platform);
+    let b_platform = a_platform.sibling();
+    let b = Driver::new(keycloak(), b_platform.clone(), DriverOptions::default()).unwrap();
+    block_on(b.restore()).unwrap();
+    let events = recorder(&b);
+    b_platform.clock.advance(250_000);
+    b_platform.http.expect(
+        refresh_expect("SENTINEL_RT_1"),
+        kc_answer("SENTINEL_AT_2", "SENTINEL_RT_2", 300),
+    );
+    let mut pool = LocalPool::new();
+    let result = pool.run_until(async {
+        let mut call = std::pin::pin!(b.access_token());
+        while !b.state().busy {
+            let pending = std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(std::future::Future::poll(call.as_mut(), cx).is_pending())
+            })
+            .await;
+            assert!(pending);
+        }
+        a.logout().await.unwrap();
+        b.handle_store_changed().await;
+        call.await
+    });
+    assert_eq!(result.unwrap_err().code(), "AUTH_SESSION_ENDED");
+    b_platform.http.assert_exhausted();
+    assert_eq!(a_platform.store.peek(KEY), None);
+    assert_eq!(b.state().status, "ended");
+    assert!(
+        !events
+            .borrow()
+            .iter()
+            .any(|e| matches!(e, Event::Refreshed { .. }))
+    );
+}
+
+// store_settle_ms: a tab about to refresh waits and re-reads; another
+// tab's write that lands meanwhile is adopted and nothing is sent.
+#[test]
+fn settle_rereads_before_refreshing() {
+    let a_platform = FakePlatform::at(T0);
+    let a = logged_in_driver(&a_platform);
+    let b_platform = a_platform.sibling();
+    let options = DriverOptions {
+        store_settle_ms: 50,
+        ..DriverOptions::default()
+    };
+    let b = Driver::new(keycloak(), b_platform.clone(), options).unwrap();
+    block_on(b.restore()).unwrap();
+    let old = a_platform.store.peek(KEY).unwrap();
+    a_platform.clock.advance(250_000);
+    a_platform.http.expect(
+        refresh_expect("SENTINEL_RT_1"),
+        kc_answer("SENTINEL_AT_2", "SENTINEL_RT_2", 300),
+    );
+    block_on(a.refresh()).unwrap();
+    let rotated = a_platform.store.peek(KEY).unwrap();
+    // B's read at the grant is stale: the store still shows the old pair
+    // until the settle wait (which moves the fake clock) has passed.
+    b_platform.store.put(KEY, &old);
+    let start = b_platform.clock.now_for_test().0;
+    let mut pool = LocalPool::new();
+    let token = pool.run_until(async {
+        let mut call = std::pin::pin!(b.access_token());
+        while b_platform.clock.now_for_test().0 < start + 50 {
+            let pending = std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(std::future::Future::poll(call.as_mut(), cx).is_pending())
+            })
+            .await;
+            assert!(pending);
+        }
+        b_platform.store.put(KEY, &rotated);
+        call.await
+    });
+    assert_eq!(token.unwrap().secret(), "SENTINEL_AT_2");
+    assert!(b_platform.http.sent().is_empty());
+}
+
+// A login in another tab is adopted by a logged-out tab.
+#[test]
+fn store_change_adopts_login_elsewhere() {
+    let a_platform = FakePlatform::at(T0);
+    let b = Driver::new(keycloak(), a_platform.sibling(), DriverOptions::default()).unwrap();
+    block_on(b.restore()).unwrap();
+    assert_eq!(b.state().status, "loggedOut");
+    let _a = logged_in_driver(&a_platform);
+    block_on(b.handle_store_changed());
+    assert_eq!(b.state().status, "active");
+    assert_eq!(
+        block_on(b.access_token()).unwrap().secret(),
+        "SENTINEL_AT_1"
+    );
+}
+
 // ER-01 through the driver: invalid_grant ends once, clears the store, and
 // later calls fail fast without requests.
 #[test]

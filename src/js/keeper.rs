@@ -3,10 +3,12 @@
 //! It owns the [`Driver`] on the web platform, turns its events into
 //! `(type, detail)` calls of the `emit` function the JS class passes in,
 //! and arms one refresh-ahead timer, re-checked on `visibilitychange`,
-//! `online` and `pageshow`. Nothing runs until a method is called: no IO or
-//! timers at module load or in the constructor.
+//! `online` and `pageshow`. With a shared store in a page it also listens
+//! for another tab's writes ([`WebStore::watch`](crate::platform::web::WebStore::watch))
+//! and lets the driver adopt them. Nothing runs until a method is called:
+//! no IO or timers at module load or in the constructor.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use wasm_bindgen::prelude::*;
@@ -18,7 +20,7 @@ use crate::core::expiry;
 use crate::core::request::Credentials;
 use crate::driver::Driver;
 use crate::platform::Clock;
-use crate::platform::web::{Timeout, WebPlatform, get, global};
+use crate::platform::web::{StoreWatch, Timeout, WebPlatform, get, global};
 
 /// A browser, Worker or server-side token keeper. Use the `TokenKeeper`
 /// class, which wraps this one.
@@ -35,6 +37,11 @@ pub(super) struct Shared {
     allow_confidential: bool,
     timer: RefCell<Option<Timeout>>,
     wake_listeners: RefCell<Vec<WakeListener>>,
+    /// Whether the store watch was set up (it may be `None` even then).
+    watching: Cell<bool>,
+    store_watch: RefCell<Option<StoreWatch>>,
+    /// Set by `close()`: nothing re-arms after it.
+    closed: Cell<bool>,
 }
 
 /// A lifecycle listener, removed on `close()`.
@@ -77,6 +84,9 @@ impl KeeperCore {
                 allow_confidential: opts.allow_confidential,
                 timer: RefCell::new(None),
                 wake_listeners: RefCell::new(Vec::new()),
+                watching: Cell::new(false),
+                store_watch: RefCell::new(None),
+                closed: Cell::new(false),
             }),
         })
     }
@@ -158,8 +168,11 @@ impl KeeperCore {
         self.shared.driver.fresh_until().map_or(0.0, |t| t.0 as f64)
     }
 
-    /// Stops the timer and the lifecycle listeners.
+    /// Stops the timer, the lifecycle listeners and the store watch; an
+    /// operation still running does not re-arm them.
     pub fn close(&self) {
+        self.shared.closed.set(true);
+        self.shared.store_watch.borrow_mut().take();
         self.shared.timer.borrow_mut().take();
         for l in self.shared.wake_listeners.borrow_mut().drain(..) {
             if let Ok(f) = get(&l.target, "removeEventListener").dyn_into::<js_sys::Function>() {
@@ -200,6 +213,10 @@ impl Shared {
     /// Arms the single timer for the driver's next wake-up, and the
     /// lifecycle listeners on first use.
     pub(super) fn rearm(this: &Rc<Self>) {
+        if this.closed.get() {
+            return;
+        }
+        this.watch_store(this);
         if !this.auto_refresh {
             return;
         }
@@ -211,6 +228,17 @@ impl Shared {
             Timeout::new(delay, move || wake(&weak))
         });
         *this.timer.borrow_mut() = timer;
+    }
+
+    /// Starts listening, once, for another context's writes to the store.
+    fn watch_store(&self, this: &Rc<Self>) {
+        if self.watching.replace(true) {
+            return;
+        }
+        let weak = Rc::downgrade(this);
+        let store = self.driver.platform_store();
+        *self.store_watch.borrow_mut() =
+            store.watch(self.driver.storage_key(), move || store_changed(&weak));
     }
 
     fn listen_for_wake(&self, this: &Rc<Self>) {
@@ -241,6 +269,15 @@ impl Shared {
             }
         }
     }
+}
+
+/// Another tab changed the stored session: adopt it (or end), re-arm.
+fn store_changed(weak: &Weak<Shared>) {
+    let Some(shared) = weak.upgrade() else { return };
+    wasm_bindgen_futures::spawn_local(async move {
+        shared.driver.handle_store_changed().await;
+        Shared::rearm(&shared);
+    });
 }
 
 /// The timer fired or the page woke: let the wall clock decide.

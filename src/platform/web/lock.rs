@@ -1,4 +1,5 @@
-//! [`CrossTabLock`] over Web Locks (`navigator.locks`).
+//! [`CrossTabLock`] over Web Locks (`navigator.locks`), with a
+//! `localStorage` lease where Web Locks are missing.
 //!
 //! `acquire` calls `navigator.locks.request(name, { signal }, cb)`; `cb`
 //! resolves the acquisition and returns a promise that the guard resolves
@@ -8,17 +9,46 @@
 //! releases it with it (the browser does this), so a closed tab never
 //! blocks the others.
 //!
-//! Where the tokens are not shared (memory or `sessionStorage`) or Web
-//! Locks are missing (Node 20, workerd), the driver's per-context
-//! single-flight is the only lock needed: `acquire` succeeds at once.
+//! Without Web Locks (older engines, some embedded webviews) a shared store
+//! falls back to a lease in `localStorage` under `<name>.lock`: the text
+//! `"<owner> <expiry ms>"` with a random owner id. A context takes a free or
+//! expired lease by writing its own, waits [`LEASE_RECHECK_MS`] for
+//! competing writes from other tabs to land, and holds the lease only if
+//! its owner id is still there; otherwise it retries after a random pause
+//! until the timeout. The holder renews the lease every
+//! [`LEASE_RENEW_MS`] and removes it when done; a tab closed while holding
+//! it blocks the others for at most [`LEASE_TTL_MS`]. Two tabs may still
+//! both win in a rare race: the later refresh then spends a used refresh
+//! token, which a server with reuse detection answers by ending the
+//! session; otherwise the driver adopts the winner's stored tokens.
+//!
+//! Where the tokens are not shared (memory or `sessionStorage`) or neither
+//! lock exists (Node 20, workerd), the driver's per-context single-flight
+//! is the only lock needed: `acquire` succeeds at once.
 
 use wasm_bindgen::prelude::*;
 
-use super::{get, global, set};
+use super::{TimerSleeper, WebRandom, call, get, global, set};
 use crate::core::error::Error;
-use crate::platform::CrossTabLock;
+use crate::platform::{CrossTabLock, Random, Sleeper};
 
-/// Web Locks where the runtime has them and the tokens are shared.
+/// How long a fallback lease lives without renewal.
+const LEASE_TTL_MS: u32 = 5_000;
+/// How often the holder renews its fallback lease.
+const LEASE_RENEW_MS: u32 = 1_000;
+/// How long a context waits after writing a lease before checking it won.
+const LEASE_RECHECK_MS: u32 = 50;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setInterval)]
+    fn set_interval(cb: &js_sys::Function, ms: u32) -> JsValue;
+    #[wasm_bindgen(js_name = clearInterval)]
+    fn clear_interval(id: &JsValue);
+}
+
+/// Web Locks, or the `localStorage` lease without them, when the tokens
+/// are shared.
 #[derive(Debug, Default)]
 pub struct WebLock {
     shared: bool,
@@ -33,11 +63,12 @@ impl WebLock {
     }
 }
 
-/// Holds a Web Lock until dropped.
-#[derive(Debug)]
+/// Holds a Web Lock or a lease until dropped.
+#[derive(Debug, Default)]
 pub struct WebLockGuard {
     release: Option<js_sys::Function>,
     _granted: Option<Closure<dyn FnMut(JsValue) -> JsValue>>,
+    _lease: Option<Lease>,
 }
 
 impl Drop for WebLockGuard {
@@ -45,6 +76,88 @@ impl Drop for WebLockGuard {
         if let Some(release) = self.release.take() {
             let _ = release.call0(&JsValue::UNDEFINED);
         }
+    }
+}
+
+/// A held `localStorage` lease: renewed by an interval, removed on drop.
+#[derive(Debug)]
+struct Lease {
+    storage: JsValue,
+    key: String,
+    owner: String,
+    interval: JsValue,
+    _renew: Closure<dyn FnMut()>,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        clear_interval(&self.interval);
+        if lease_owner(&self.storage, &self.key).as_deref() == Some(&self.owner) {
+            let _ = call(&self.storage, "removeItem", &[JsValue::from_str(&self.key)]);
+        }
+    }
+}
+
+/// The lease under `key`: its owner and expiry, if it is well-formed.
+fn read_lease(storage: &JsValue, key: &str) -> Option<(String, f64)> {
+    let text = call(storage, "getItem", &[JsValue::from_str(key)])?.as_string()?;
+    let (owner, expiry) = text.split_once(' ')?;
+    Some((owner.to_owned(), expiry.parse().ok()?))
+}
+
+/// The owner of an unexpired lease under `key`.
+fn lease_owner(storage: &JsValue, key: &str) -> Option<String> {
+    read_lease(storage, key)
+        .filter(|(_, expiry)| *expiry > js_sys::Date::now())
+        .map(|(owner, _)| owner)
+}
+
+/// Writes `owner`'s lease, valid for [`LEASE_TTL_MS`]; false when the
+/// storage refuses.
+fn write_lease(storage: &JsValue, key: &str, owner: &str) -> bool {
+    let text = format!("{owner} {}", js_sys::Date::now() + f64::from(LEASE_TTL_MS));
+    call(storage, "setItem", &[key.into(), text.into()]).is_some()
+}
+
+/// Takes the `localStorage` lease `<name>.lock` (see the module docs).
+/// Without a writable `localStorage` there is nothing to share a lease
+/// through, and the guard is free.
+async fn lease(name: &str, timeout_ms: u32) -> Result<WebLockGuard, Error> {
+    let storage = global("localStorage");
+    let key = format!("{name}.lock");
+    let owner = format!("{:08x}{:08x}", WebRandom.next_u32(), WebRandom.next_u32());
+    let deadline = js_sys::Date::now() + f64::from(timeout_ms);
+    loop {
+        if lease_owner(&storage, &key).is_none() {
+            if !write_lease(&storage, &key, &owner) {
+                return Ok(WebLockGuard::default());
+            }
+            TimerSleeper.sleep(LEASE_RECHECK_MS).await;
+            if lease_owner(&storage, &key).as_deref() == Some(&owner) {
+                let (s, k, o) = (storage.clone(), key.clone(), owner.clone());
+                let renew = Closure::<dyn FnMut()>::new(move || {
+                    if lease_owner(&s, &k).as_deref() == Some(&o) {
+                        write_lease(&s, &k, &o);
+                    }
+                });
+                let interval = set_interval(renew.as_ref().unchecked_ref(), LEASE_RENEW_MS);
+                return Ok(WebLockGuard {
+                    release: None,
+                    _granted: None,
+                    _lease: Some(Lease {
+                        storage,
+                        key,
+                        owner,
+                        interval,
+                        _renew: renew,
+                    }),
+                });
+            }
+        }
+        if js_sys::Date::now() >= deadline {
+            return Err(Error::LockTimeout);
+        }
+        TimerSleeper.sleep(20 + WebRandom.next_u32() % 60).await;
     }
 }
 
@@ -65,11 +178,11 @@ impl CrossTabLock for WebLock {
     async fn acquire(&self, name: &str, timeout_ms: u32) -> Result<WebLockGuard, Error> {
         let locks = get(&global("navigator"), "locks");
         let request: Option<js_sys::Function> = get(&locks, "request").dyn_into().ok();
-        let Some(request) = request.filter(|_| self.shared) else {
-            return Ok(WebLockGuard {
-                release: None,
-                _granted: None,
-            });
+        if !self.shared {
+            return Ok(WebLockGuard::default());
+        }
+        let Some(request) = request else {
+            return lease(name, timeout_ms).await;
         };
         let (granted, on_granted) = deferred();
         let (held, release) = deferred();
@@ -95,6 +208,7 @@ impl CrossTabLock for WebLock {
             Ok(_) => Ok(WebLockGuard {
                 release: Some(release),
                 _granted: Some(cb),
+                _lease: None,
             }),
             Err(_) => Err(Error::LockTimeout),
         }

@@ -14,7 +14,7 @@ pub use clock::WebClock;
 pub use fetch::FetchHttp;
 pub use lock::WebLock;
 pub use random::WebRandom;
-pub use storage::{StorageKind, WebStore};
+pub use storage::{StorageKind, StoreWatch, WebStore};
 pub use timer::{Timeout, TimerSleeper};
 
 use wasm_bindgen::prelude::*;
@@ -84,6 +84,12 @@ pub(crate) fn get(target: &JsValue, key: &str) -> JsValue {
 pub(crate) fn set(target: &JsValue, key: &str, value: &JsValue) {
     // Reflect.set only throws on a non-object target; ours are fresh objects.
     let _ = js_sys::Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+/// `target[method](...args)`, synchronously; `None` when it throws.
+pub(crate) fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Option<JsValue> {
+    let f: js_sys::Function = get(target, method).dyn_into().ok()?;
+    f.apply(target, &args.iter().collect()).ok()
 }
 
 /// Calls `target[method](...args)` and awaits the result if it is a promise.

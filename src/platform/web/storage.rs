@@ -4,13 +4,18 @@
 //! sandboxed iframe's `SecurityError`, a failing adapter) never crashes the
 //! keeper: the failure is reported once through the `on_error` hook and the
 //! keeper carries on in memory for the rest of its life.
+//!
+//! In a page, [`WebStore::watch`] tells the keeper when another tab changed
+//! the stored session: a `storage` event for `localStorage`; for an adapter,
+//! a message on the BroadcastChannel `tokenkeeper:<key>`, where this store
+//! posts `"changed"` after each of its writes (never the value).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
 use wasm_bindgen::prelude::*;
 
-use super::{call_method, global};
+use super::{call, call_method, get, global};
 use crate::core::error::Error;
 use crate::platform::TokenStore;
 
@@ -34,6 +39,33 @@ pub struct WebStore {
     kind: &'static str,
     memory: RefCell<HashMap<String, String>>,
     on_error: Option<js_sys::Function>,
+    /// An adapter's BroadcastChannel, opened on first use in a page.
+    channel: RefCell<Option<JsValue>>,
+}
+
+/// Listens for changes other contexts make to the stored session; stops
+/// when dropped.
+#[derive(Debug)]
+pub struct StoreWatch {
+    target: JsValue,
+    event: &'static str,
+    callback: Closure<dyn FnMut(JsValue)>,
+}
+
+impl Drop for StoreWatch {
+    fn drop(&mut self) {
+        let _ = call(
+            &self.target,
+            "removeEventListener",
+            &[
+                JsValue::from_str(self.event),
+                self.callback.as_ref().clone(),
+            ],
+        );
+        if self.event == "message" {
+            let _ = call(&self.target, "close", &[]);
+        }
+    }
 }
 
 impl WebStore {
@@ -55,6 +87,7 @@ impl WebStore {
             kind: name,
             memory: RefCell::new(HashMap::new()),
             on_error,
+            channel: RefCell::new(None),
         };
         match backend {
             Some(Ok(b)) => *store.backend.borrow_mut() = Some(b),
@@ -69,6 +102,68 @@ impl WebStore {
     #[must_use]
     pub fn is_shared(&self) -> bool {
         self.backend.borrow().is_some() && self.kind != "sessionStorage"
+    }
+
+    /// Calls `on_change` whenever another context changes `key` (see the
+    /// module docs); `None` when the store is not shared or this is not a
+    /// page.
+    pub fn watch(&self, key: &str, on_change: impl Fn() + 'static) -> Option<StoreWatch> {
+        let backend = self.backend.borrow().clone()?;
+        if !global("document").is_object() || !self.is_shared() {
+            return None;
+        }
+        let (target, event, callback) = if self.kind == "adapter" {
+            let channel = self.channel(key)?;
+            let cb = Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| on_change());
+            (channel, "message", cb)
+        } else {
+            let key = key.to_owned();
+            let cb = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+                // `key` is null when another tab called `localStorage.clear()`.
+                let changed = get(&e, "key");
+                if get(&e, "storageArea") == backend
+                    && (changed.is_null() || changed.as_string().as_deref() == Some(&key))
+                {
+                    on_change();
+                }
+            });
+            (js_sys::global().into(), "storage", cb)
+        };
+        call(
+            &target,
+            "addEventListener",
+            &[JsValue::from_str(event), callback.as_ref().clone()],
+        )?;
+        Some(StoreWatch {
+            target,
+            event,
+            callback,
+        })
+    }
+
+    /// The adapter's BroadcastChannel for `key`, opened on first use; only
+    /// in a page with BroadcastChannel.
+    fn channel(&self, key: &str) -> Option<JsValue> {
+        if let Some(c) = self.channel.borrow().as_ref() {
+            return Some(c.clone());
+        }
+        let ctor: js_sys::Function = global("BroadcastChannel").dyn_into().ok()?;
+        if self.kind != "adapter" || !global("document").is_object() {
+            return None;
+        }
+        let name = js_sys::Array::of1(&JsValue::from_str(&format!("tokenkeeper:{key}")));
+        let c = js_sys::Reflect::construct(&ctor, &name).ok()?;
+        *self.channel.borrow_mut() = Some(c.clone());
+        Some(c)
+    }
+
+    /// Tells the other contexts that `key` changed (adapters only).
+    fn announce(&self, key: &str) {
+        if self.backend.borrow().is_some() {
+            if let Some(c) = self.channel(key) {
+                let _ = call(&c, "postMessage", &[JsValue::from_str("changed")]);
+            }
+        }
     }
 
     /// Stops using the backend and tells the listener; called at most once,
@@ -133,6 +228,7 @@ impl TokenStore for WebStore {
         let args = [JsValue::from_str(key), JsValue::from_str(value)];
         self.backend_call(self.method("setItem", "set"), &args)
             .await;
+        self.announce(key);
         Ok(())
     }
 
@@ -141,6 +237,7 @@ impl TokenStore for WebStore {
         let args = [JsValue::from_str(key)];
         self.backend_call(self.method("removeItem", "delete"), &args)
             .await;
+        self.announce(key);
         Ok(())
     }
 }
