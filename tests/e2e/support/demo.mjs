@@ -1,7 +1,8 @@
 // The demo page (www/) in Debian's headless Chromium, driven by
 // playwright-core, against a devserver that serves www/ and the built
 // package (pkg/). Each test file starts one devserver and one browser.
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,10 +14,23 @@ export { startDevserver };
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 export const artifacts = join(root, 'tests', 'e2e', 'artifacts');
 
-/** Starts a devserver serving the demo page and the package (pkg/, or `TOKENKEEPER_PKG`). */
-export function startDemoServer(args = []) {
-  const pkg = process.env.TOKENKEEPER_PKG ?? join(root, 'pkg');
-  return startDevserver(['--www', join(root, 'www'), '--pkg', pkg, ...args]);
+/**
+ * Starts a devserver serving the demo page and the package (pkg/, or
+ * `TOKENKEEPER_PKG`). It serves a private copy of the package, since another
+ * `cargo xtask build` in this checkout empties pkg/ while it runs.
+ */
+export async function startDemoServer(args = []) {
+  const source = process.env.TOKENKEEPER_PKG ?? join(root, 'pkg');
+  if (!existsSync(join(source, 'index.js'))) throw new Error(`${source} holds no package: run \`cargo xtask build\``);
+  const pkg = await mkdtemp(join(tmpdir(), 'tokenkeeper-pkg-'));
+  await cp(source, pkg, { recursive: true });
+  const server = await startDevserver(['--www', join(root, 'www'), '--pkg', pkg, ...args]);
+  const stop = server.stop;
+  server.stop = async () => {
+    await stop();
+    await rm(pkg, { recursive: true, force: true });
+  };
+  return server;
 }
 
 /** Debian's Chromium, headless, with a fresh profile; `close()` removes the profile. */
