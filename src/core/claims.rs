@@ -1,11 +1,11 @@
 //! An untrusted peek at a JWT's claims, for scheduling and display only.
 //!
-//! The signature is never checked (see `jws`): `exp`
+//! The signature is never checked (jwt-compact's `UntrustedToken`): `exp`
 //! and `iat` only decide when to refresh, and the claims are shown to the
 //! app as untrusted data. A token that is not a readable JWT yields `None`.
 
-use super::jws;
 use super::time::UnixMillis;
+use jwt_compact::UntrustedToken;
 use serde_json::{Map, Value};
 
 /// Claims read from a JWT without verifying it.
@@ -23,15 +23,24 @@ pub struct UntrustedClaims {
 /// opaque or malformed token (e.g. `a.b`, bad base64, `"exp": "x"`).
 #[must_use]
 pub fn peek(token: &str) -> Option<UntrustedClaims> {
-    let parsed = jws::split(token)?;
-    let c = jws::claims(&parsed.payload)?;
-    let millis = |t: Option<i64>| t.and_then(|t| u64::try_from(t.saturating_mul(1000)).ok());
-    let expires_at = millis(c.exp);
-    let issued_at = millis(c.iat);
+    let parsed = UntrustedToken::new(token).ok()?;
+    let c = parsed
+        .deserialize_claims_unchecked::<Map<String, Value>>()
+        .ok()?;
+    let expires_at = c
+        .expiration
+        .and_then(|t| u64::try_from(t.timestamp_millis()).ok());
+    let issued_at = c
+        .issued_at
+        .and_then(|t| u64::try_from(t.timestamp_millis()).ok());
     let mut claims = c.custom;
-    for (name, t) in [("exp", c.exp), ("nbf", c.nbf), ("iat", c.iat)] {
+    for (name, t) in [
+        ("exp", c.expiration),
+        ("nbf", c.not_before),
+        ("iat", c.issued_at),
+    ] {
         if let Some(t) = t {
-            claims.insert(name.into(), Value::from(t));
+            claims.insert(name.into(), Value::from(t.timestamp()));
         }
     }
     Some(UntrustedClaims {

@@ -1,8 +1,8 @@
 //! ID token validation (OpenID Connect Core §3.1.3.7) without any
 //! cryptography compiled in.
 //!
-//! [`validate_claims`] splits the token as jwt-compact's `UntrustedToken`
-//! does (`jws`), checks the header and every claim the client relies
+//! [`validate_claims`] splits the token with jwt-compact's
+//! `UntrustedToken`, checks the header and every claim the client relies
 //! on, and returns an [`UnverifiedIdToken`]: the signing input, the
 //! signature bytes, `alg` and `kid`. The caller verifies the signature
 //! (WebCrypto `crypto.subtle.verify` in the wasm build) with the key that
@@ -25,11 +25,11 @@
 //! - Errors name the claim and never hold the token or a claim value.
 
 use super::error::Error;
-use super::jws;
 use super::response::{HttpResponse, error_response, json_object};
 use super::secret::IdToken;
 use super::time::UnixMillis;
 use base64ct::{Base64UrlUnpadded, Encoding};
+use jwt_compact::UntrustedToken;
 use serde_json::{Map, Value, json};
 use std::fmt;
 
@@ -213,15 +213,15 @@ pub fn validate_claims(
     now: UnixMillis,
 ) -> Result<UnverifiedIdToken, Error> {
     let text = token.secret();
-    let parsed = jws::split(text).ok_or_else(|| bad("token", "is not a compact JWS"))?;
-    let alg = match parsed.alg.as_str() {
+    let parsed = UntrustedToken::new(text).map_err(|_| bad("token", "is not a compact JWS"))?;
+    let alg = match parsed.algorithm() {
         "none" => return Err(bad("alg", "must not be \"none\"")),
         name => JwsAlg::from_name(name).ok_or_else(|| bad("alg", "is not supported"))?,
     };
     if part(text, 0, "header", "is not a base64url JSON object")?.contains_key("crit") {
         return Err(bad("crit", "is not supported"));
     }
-    let signature = parsed.signature;
+    let signature = parsed.signature_bytes().to_vec();
     if signature.is_empty() || alg.signature_len().is_some_and(|n| n != signature.len()) {
         return Err(bad("signature", "has the wrong length"));
     }
@@ -233,7 +233,7 @@ pub fn validate_claims(
         .unwrap_or_default();
     Ok(UnverifiedIdToken {
         alg,
-        kid: parsed.kid,
+        kid: parsed.header().key_id.clone(),
         signing_input,
         signature,
         claims,

@@ -13,7 +13,6 @@ pub mod error;
 pub mod expiry;
 pub mod httpdate;
 pub mod id_token;
-mod jws;
 pub mod persist;
 pub mod redirect;
 pub mod request;
