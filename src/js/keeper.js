@@ -21,6 +21,15 @@ export class TokenKeeperError extends Error {
   }
 }
 
+/** Freezes a JSON value and everything in it (the state is shared between reads). */
+function deepFreeze(value) {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 /** Re-creates an error thrown by the core as a TokenKeeperError. */
 function wrap(e) {
   if (e instanceof TokenKeeperError || !e || typeof e.code !== 'string') return e;
@@ -99,6 +108,8 @@ export class TokenKeeper extends EventTarget {
   #token = null;
   #freshUntil = 0;
   #expiresAt = 0;
+  /** The last state read from the core, until the next change. */
+  #state = null;
   /** A refresh running under a caller's `waitUntil`. */
   #background = null;
 
@@ -119,6 +130,7 @@ export class TokenKeeper extends EventTarget {
   }
 
   #emit(type, detail) {
+    this.#state = null;
     if (type !== 'refreshing' && type !== 'refreshfailed') this.#forget();
     if (detail.error) detail.error = wrap(detail.error);
     this.dispatchEvent(makeEvent(type, detail));
@@ -130,9 +142,15 @@ export class TokenKeeper extends EventTarget {
     this.#expiresAt = 0;
   }
 
+  /** Runs a core call; the cached state is dropped before and after it. */
+  #call(f) {
+    this.#state = null;
+    return guarded(f).finally(() => (this.#state = null));
+  }
+
   /** Loads a stored session; resolves to whether one is active. */
   restore() {
-    return guarded(() => this.#core.restore());
+    return this.#call(() => this.#core.restore());
   }
 
   /**
@@ -141,7 +159,7 @@ export class TokenKeeper extends EventTarget {
    * credentials grant.
    */
   login(credentials) {
-    return guarded(() => this.#core.login(credentials));
+    return this.#call(() => this.#core.login(credentials));
   }
 
   /**
@@ -173,7 +191,7 @@ export class TokenKeeper extends EventTarget {
 
   /** Asks the core (which refreshes when due) and caches the answer. */
   #renew() {
-    return guarded(async () => {
+    return this.#call(async () => {
       const token = await this.#core.accessToken();
       this.#token = token;
       this.#freshUntil = this.#core.freshUntil();
@@ -189,18 +207,19 @@ export class TokenKeeper extends EventTarget {
 
   /** Refreshes now (unless another tab just did). */
   refresh() {
-    return guarded(() => this.#core.refresh());
+    return this.#call(() => this.#core.refresh());
   }
 
   /** Logs out: clears storage, revokes the token where configured. */
   logout() {
     this.#forget();
-    return guarded(() => this.#core.logout());
+    return this.#call(() => this.#core.logout());
   }
 
   /** A secret-free view: status, expiresAt, refreshExpiresAt, scope, claims. */
   get state() {
-    return this.#core.state();
+    this.#state ??= deepFreeze(this.#core.state());
+    return this.#state;
   }
 
   /**
