@@ -1,6 +1,7 @@
-//! The reliability catalogue, sections 6.1 (TR), 6.2 (ER), 6.3 (RQ), 6.6
-//! (TS) and 6.9 (SH), as table tests. Each test names its catalogue ids;
-//! docs/traceability-core.md maps every id to its test or says why not.
+//! The reliability catalogue, sections 6.1 (TR), 6.2 (ER), 6.3 (RQ), 6.5
+//! (CC), 6.6 (TS), 6.7 (NF) and 6.9 (SH), as table tests. Each test names
+//! its catalogue ids; docs/reliability.md maps every id to its tests or
+//! says why not.
 // Tests fail by panicking; unwrap/expect in helpers is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -1066,6 +1067,96 @@ fn authorization_code_with_pkce() {
     );
 }
 
+// ---- 6.5 Concurrency (the session's part) ---------------------------------
+
+// CC-08: a login as another user while a session is active replaces it
+// whole: nothing of the first session (not its refresh token) survives.
+#[test]
+fn cc08_login_replaces_the_previous_session() {
+    let mut s = kc_session();
+    let id = s.login(LATER, &password("bob", "SENTINEL_PW_2")).unwrap();
+    drain(&mut s);
+    s.handle_response(
+        LATER,
+        id,
+        &json_response(
+            200,
+            r#"{"access_token":"SENTINEL_AT_B","token_type":"Bearer","expires_in":300}"#,
+        ),
+    );
+    let out = drain(&mut s);
+    assert!(matches!(out.events[..], [Event::LoggedIn]));
+    assert_eq!(s.tokens().unwrap().access_token().secret(), "SENTINEL_AT_B");
+    assert!(s.tokens().unwrap().refresh_token().is_none());
+    let tokenkeeper::core::session::PersistOp::Save(saved) = &out.persists[0] else {
+        panic!()
+    };
+    assert!(!saved.secret().contains("SENTINEL_AT_1") && !saved.secret().contains("SENTINEL_RT_1"));
+}
+
+// CC-09: logout while a refresh is in flight; its late answer is stale: no
+// event, no store write, no tokens.
+#[test]
+fn cc09_logout_discards_a_refresh_in_flight() {
+    let mut s = kc_session();
+    let id = s.refresh(LATER).unwrap();
+    drain(&mut s);
+    assert_eq!(s.logout(LATER), None);
+    let out = drain(&mut s);
+    assert_eq!(out.clears(), 1);
+    assert!(matches!(out.events[..], [Event::LoggedOut]));
+    s.handle_response(
+        LATER,
+        id,
+        &json_response(200, &kc_body(r#","refresh_token":"SENTINEL_RT_2""#)),
+    );
+    let out = drain(&mut s);
+    assert!(out.events.is_empty() && out.persists.is_empty() && out.transmits.is_empty());
+    assert!(s.tokens().is_none());
+    assert_eq!(s.status(), Status::LoggedOut);
+}
+
+// ---- 6.7 Network faults (the session's part) ------------------------------
+
+// NF-01, NF-02, NF-03: a failed login is a typed transport error with no
+// state and no automatic retry; a failed refresh keeps the tokens and the
+// session, and backs off. Network, Timeout and Aborted stay distinct.
+#[test]
+fn nf01_nf02_nf03_transport_errors() {
+    for (err, code) in [
+        (TransportError::Network, "AUTH_NETWORK"),
+        (TransportError::Timeout, "AUTH_TIMEOUT"),
+        (TransportError::Aborted, "AUTH_ABORTED"),
+    ] {
+        let mut s = Session::new(keycloak()).unwrap();
+        let id = s.login(T0, &password("alice", "SENTINEL_PW_1")).unwrap();
+        drain(&mut s);
+        s.handle_transport_error(T0, id, err);
+        let out = drain(&mut s);
+        let e = out.error().unwrap();
+        assert_eq!(e.code(), code);
+        assert_no_leak(&format!("{e} {e:?} {:?}", out.events));
+        assert!(out.transmits.is_empty() && out.persists.is_empty());
+        assert!(s.tokens().is_none());
+        assert_eq!(s.status(), Status::LoggedOut);
+        s.handle_timeout(T0.plus_millis(3_600_000));
+        assert!(drain(&mut s).transmits.is_empty(), "a login is not retried");
+
+        let mut s = kc_session();
+        let before = held(&s);
+        let id = s.refresh(LATER).unwrap();
+        drain(&mut s);
+        s.handle_transport_error(LATER, id, err);
+        let out = drain(&mut s);
+        assert_eq!(out.error().unwrap().code(), code);
+        assert_eq!(out.error().unwrap().is_transient(), code != "AUTH_ABORTED");
+        assert_eq!((out.ended(), out.saves(), out.clears()), (0, 0, 0));
+        assert_eq!(held(&s), before);
+        assert_eq!(s.status(), Status::Active);
+        assert!(s.poll_timeout().is_some());
+    }
+}
+
 // ---- 6.6 Time and scheduling ----------------------------------------------
 
 // TS-01: client clock 10 min ahead; expires_in counts from the local send
@@ -1221,10 +1312,19 @@ fn persisted_form_versions() {
         r#"{"v":2,"accessToken":"x"}"#,
         r#"{"v":1}"#,
         r#"{"v":1,"accessToken":"a b","issuedAt":0,"renewal":"refreshToken"}"#,
+        &format!(r#"{{"v":1,"accessToken":"{}"#, "a".repeat(5 << 20)),
     ] {
         let e = s.handle_restored(T0, Some(text)).unwrap_err();
         assert_eq!(e.code(), "AUTH_STORAGE_FORMAT", "{text}");
         assert_eq!(held(&s), before);
         assert!(drain(&mut s).events.is_empty());
     }
+    // A `__proto__` member is an ordinary, ignored one (ST-03).
+    let mut s = Session::new(keycloak()).unwrap();
+    s.handle_restored(
+        T0,
+        Some(r#"{"v":1,"accessToken":"a","issuedAt":0,"renewal":"refreshToken","__proto__":{"polluted":1}}"#),
+    )
+    .unwrap();
+    assert_eq!(s.tokens().unwrap().access_token().secret(), "a");
 }

@@ -344,6 +344,31 @@ fn settle_rereads_before_refreshing() {
     assert!(b_platform.http.sent().is_empty());
 }
 
+// ST-08: a store-change signal with hostile text in the store is reported
+// and otherwise ignored: the session keeps its tokens.
+#[test]
+fn store_change_with_garbage_keeps_the_session() {
+    let p = FakePlatform::at(T0);
+    let d = logged_in_driver(&p);
+    let events = recorder(&d);
+    for text in ["{not json", r#"{"__proto__":{"polluted":1}}"#, r#"{"v":9}"#] {
+        p.store.put(KEY, text);
+        block_on(d.handle_store_changed());
+        assert_eq!(d.state().status, "active");
+        assert_eq!(
+            block_on(d.access_token()).unwrap().secret(),
+            "SENTINEL_AT_1"
+        );
+    }
+    let failed = events
+        .borrow()
+        .iter()
+        .filter(|e| matches!(e, Event::StorageFailed { error } if error.code() == "AUTH_STORAGE_FORMAT"))
+        .count();
+    assert_eq!(failed, 3);
+    assert!(p.http.sent().len() == 1, "only the login was sent");
+}
+
 // A login in another tab is adopted by a logged-out tab.
 #[test]
 fn store_change_adopts_login_elsewhere() {

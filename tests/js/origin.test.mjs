@@ -81,6 +81,30 @@ test('keeper.fetch sends the token to allowed origins only', async () => {
   k.close();
 });
 
+test('look-alike origins get nothing: suffix, scheme downgrade, other port, other host', async () => {
+  const sent = [];
+  const k = new TokenKeeper({
+    profile: json(`${idp.url}/login`),
+    allowedOrigins: ['https://api.example.com'],
+    fetch: (input, init) => {
+      sent.push(String(input));
+      return fetch(input, init);
+    },
+  });
+  await k.login({ username: 'u', password: 'PW-1' });
+  const before = sent.length;
+  for (const url of [
+    'https://api.example.com.evil.net/data',
+    'http://api.example.com/data',
+    'https://api.example.com:8443/data',
+    'https://other.com/data',
+  ]) {
+    await assert.rejects(k.fetch(url), (e) => e.code === 'AUTH_ORIGIN_NOT_ALLOWED', url);
+  }
+  assert.equal(sent.length, before, 'nothing was sent');
+  k.close();
+});
+
 test('a cross-origin redirect from the API is not followed with Authorization or X-API-Key', async () => {
   const k = new TokenKeeper({ profile: json(`${idp.url}/login`), allowedOrigins: [api.url] });
   await k.login({ username: 'u', password: 'PW-1' });
