@@ -242,7 +242,12 @@ test('localStorage whose getter throws (SecurityError): the keeper still constru
   });
   try {
     const k = keeper(() => JSON.stringify({ access_token: 'AT-1', token_type: 'Bearer', expires_in: 300 }), { storage: 'local' });
+    // The failure is found during construction; a listener added right
+    // after still hears of it.
+    const reported = [];
+    k.addEventListener('storageerror', (e) => reported.push(e.detail));
     await k.login();
+    assert.deepEqual(reported.map((d) => [d.code, d.storage]), [['AUTH_STORAGE', 'localStorage']]);
     assert.equal(await k.accessToken(), 'AT-1');
     k.close();
   } finally {

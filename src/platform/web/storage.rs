@@ -167,15 +167,22 @@ impl WebStore {
     }
 
     /// Stops using the backend and tells the listener; called at most once,
-    /// since the backend is gone afterwards.
+    /// since the backend is gone afterwards. The listener hears of it in a
+    /// microtask: a failure found while the keeper is being constructed
+    /// still reaches the listeners the caller adds right after.
     fn fall_back(&self) {
         self.backend.borrow_mut().take();
         if let Some(f) = &self.on_error {
-            let _ = f.call2(
+            let report = f.bind2(
                 &JsValue::UNDEFINED,
                 &JsValue::from_str("AUTH_STORAGE"),
                 &JsValue::from_str(self.kind),
             );
+            let queue: Option<js_sys::Function> = global("queueMicrotask").dyn_into().ok();
+            let _ = match queue {
+                Some(q) => q.call1(&JsValue::UNDEFINED, &report),
+                None => report.call0(&JsValue::UNDEFINED),
+            };
         }
     }
 
