@@ -42,6 +42,9 @@ fn login_refresh_rotate_backoff_end() {
     s.handle_timeout(clock.now().plus_millis(1_000));
     assert!(drain(&mut s).transmits.is_empty());
 
+    // The state names the planned refresh: 80 % of the 300 s lifetime.
+    assert_eq!(s.snapshot().refresh_at, Some(T0.plus_millis(240_000).0));
+
     // Scheduled refresh at 240 s; the answer rotates the refresh token.
     clock.set(s.poll_timeout().unwrap());
     assert_eq!(clock.now(), T0.plus_millis(240_000));
@@ -90,6 +93,10 @@ fn login_refresh_rotate_backoff_end() {
     ));
     assert_eq!(s.tokens().unwrap().access_token().secret(), "SENTINEL_AT_2");
     assert_eq!(s.poll_timeout(), Some(clock.now().plus_millis(500)));
+    assert_eq!(
+        s.snapshot().refresh_at,
+        Some(clock.now().plus_millis(500).0)
+    );
 
     // Then a 503: the next delay doubles.
     clock.advance(500);
@@ -117,6 +124,7 @@ fn login_refresh_rotate_backoff_end() {
     let out = drain(&mut s);
     assert_eq!(out.ended(), 1);
     assert_eq!(out.clears(), 1);
+    assert_eq!(s.snapshot().refresh_at, None);
     assert!(matches!(
         out.events[..],
         [

@@ -8,10 +8,8 @@ const ORIGIN = location.origin;
 /** The redirect URI of the code flow: this page, without its query. */
 const REDIRECT_URI = new URL('./', location.href).href;
 
-/**
- * Refresh ahead by a quarter of the lifetime (at least 3 s), without jitter,
- * so the planned refresh shown below is exactly the keeper's.
- */
+/** Refresh ahead by a quarter of the lifetime (at least 3 s), so the
+ * refreshes are easy to watch with the demo's short lifetimes. */
 const POLICY = {
   leadFraction: 0.25,
   minLeadMs: 3_000,
@@ -324,25 +322,14 @@ async function loadToken() {
   }
 }
 
-/** The keeper's refresh time: the retry during backoff, else the policy applied to the tokens. */
+/** The keeper's planned refresh (or retry after a failure), from its state. */
 function plannedRefresh(s) {
-  if (s.status !== 'active') return null;
-  if (retryAt) return retryAt;
-  if (!issuedAt) return null;
-  const at = (expiresAt) => {
-    if (!expiresAt) return null;
-    const lifetime = Math.max(0, expiresAt - issuedAt);
-    const lead = Math.min(Math.min(Math.max(POLICY.leadFraction * lifetime, POLICY.minLeadMs), POLICY.maxLeadMs), lifetime);
-    const t = Math.max(expiresAt - lead, issuedAt + POLICY.minIntervalMs);
-    return t < expiresAt ? t : null;
-  };
-  const times = [at(s.expiresAt), at(s.refreshExpiresAt)].filter((t) => t !== null);
-  return times.length ? Math.min(...times) : null;
+  return s.status === 'active' ? s.refreshAt : null;
 }
 
 // ---- rendering ----------------------------------------------------------
 
-const EMPTY = { status: 'loggedOut', endedReason: null, busy: false, expiresAt: null, refreshExpiresAt: null, scope: null, claims: null };
+const EMPTY = { status: 'loggedOut', endedReason: null, busy: false, expiresAt: null, refreshExpiresAt: null, refreshAt: null, scope: null, claims: null };
 
 function state() {
   return keeper?.state ?? EMPTY;

@@ -115,6 +115,9 @@ pub struct Snapshot {
     pub expires_at: Option<u64>,
     /// Refresh token expiry, epoch ms.
     pub refresh_expires_at: Option<u64>,
+    /// When the next refresh (or retry after a failure) is planned, epoch
+    /// ms; jitter included.
+    pub refresh_at: Option<u64>,
     /// The granted scope.
     pub scope: Option<String>,
     /// The access token's JWT claims, UNVERIFIED: display only.
@@ -571,6 +574,10 @@ impl Session {
             busy: self.flight.is_some(),
             expires_at: t.and_then(|t| t.expires_at).map(|e| e.0),
             refresh_expires_at: t.and_then(|t| t.refresh_expires_at).map(|e| e.0),
+            refresh_at: t
+                .filter(|t| self.status == Status::Active && t.renewable())
+                .and_then(|_| self.renew_at())
+                .map(|e| e.0),
             scope: t.and_then(|t| t.scope.clone()),
             claims: t.and_then(|t| t.claims.clone()).map(Value::Object),
         }

@@ -110,6 +110,8 @@ export interface TokenKeeperState {
   expiresAt: number | null;
   /** Refresh token expiry, epoch ms. */
   refreshExpiresAt: number | null;
+  /** When the next refresh (or retry) is planned, epoch ms. */
+  refreshAt: number | null;
   scope: string | null;
   /** The access token's JWT claims, NOT verified: for display only. */
   claims: Record<string, unknown> | null;
