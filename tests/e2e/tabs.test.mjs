@@ -105,8 +105,12 @@ async function rotationRun(t, { key, rotations, noWebLocks = false, timeout }) {
         `API calls ${calls} (ok ${stats.protected_calls.ok}), adoption lag median ${lags[lags.length >> 1]} ms, ` +
         `max ${lags[lags.length - 1]} ms over ${lags.length} adoptions`,
     );
-    assert.equal(stats.refreshes.total, rotations, 'exactly one refresh per rotation');
-    assert.equal(seen, rotations, 'every refresh is a rotation some tab observed');
+    // Every refresh the server counted is a rotation exactly one tab made
+    // (the invariant); the tabs stop at the target, or one rotation past it
+    // when the stop flag (a storage event) reaches a tab only after its
+    // next refresh was already due.
+    assert.equal(stats.refreshes.total, seen, 'exactly one refresh per rotation');
+    assert.ok(seen >= rotations && seen <= rotations + 1, `stopped at the target (${seen} of ${rotations})`);
     assert.equal(stats.reuse_detections.total, 0);
     assert.equal(stats.refresh_rejections.total, 0);
     assert.equal(stats.expired_token_calls, 0, 'no API call with an expired token');
