@@ -6,10 +6,9 @@
 //! (fmt, clippy, the package build) counts as one test. The last line is
 //! always `N passed, M failed`.
 
+use std::ffi::OsString;
 use std::process::{ExitCode, ExitStatus};
 use std::time::Instant;
-
-mod edge;
 
 use crate::devserver::{self, Devserver};
 use crate::toolchain::{Toolchain, WASM_TARGET};
@@ -142,35 +141,27 @@ fn suites() -> Vec<Suite> {
         },
         Suite {
             name: "package in Node (tests/js)",
+            run: |c| node_tests(c, "tests/js/", &[]),
+        },
+        Suite {
+            // Playwright drives Debian's /usr/bin/chromium; screenshots go
+            // to tests/e2e/artifacts/.
+            name: "demo page in Chromium (tests/e2e)",
             run: |c| {
-                // The tests start their own devservers from DEVSERVER_BIN.
-                let devserver = devserver::build(c.paths, &c.toolchain);
-                let mut node = c.toolchain.command("node");
-                node.current_dir(&c.paths.root)
-                    .env("CARGO_TARGET_DIR", &c.paths.target)
-                    .args(["--test", "tests/js/"]);
-                if let Ok(bin) = &devserver {
-                    node.env("DEVSERVER_BIN", bin);
-                }
-                let mut outcome = Outcome::runner(cmd::tee(&mut node), node_counts);
-                if let Err(why) = devserver {
-                    outcome.failed += 1;
-                    outcome.note = Some(why);
-                }
-                outcome
+                node_tests(
+                    c,
+                    "tests/e2e/",
+                    &[("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1".into())],
+                )
             },
         },
         Suite {
-            name: "demo page in Chromium (tests/e2e)",
-            run: e2e_tests,
-        },
-        Suite {
             name: "workerd example (tests/edge)",
-            run: |c| edge::node_suite(c, "tests/edge/workerd.test.mjs"),
+            run: |c| node_tests(c, "tests/edge/workerd.test.mjs", &edge_tools(c)),
         },
         Suite {
             name: "Deno + Node examples",
-            run: |c| edge::node_suite(c, "tests/edge/examples.test.mjs"),
+            run: |c| node_tests(c, "tests/edge/examples.test.mjs", &edge_tools(c)),
         },
         Suite {
             name: "fuzz smoke",
@@ -236,26 +227,30 @@ fn wasm_tests(c: &Ctx<'_>) -> Result<(ExitStatus, String)> {
     result
 }
 
-/// The demo page (www/) with the built package in headless Chromium
-/// (Playwright, Debian's /usr/bin/chromium); the tests start devservers
-/// serving www/ and pkg/ from DEVSERVER_BIN. Screenshots go to
-/// tests/e2e/artifacts/.
-fn e2e_tests(c: &Ctx<'_>) -> Outcome {
-    let devserver = devserver::build(c.paths, &c.toolchain);
+/// `node --test <path>` with the devserver binary in `DEVSERVER_BIN` (the
+/// tests start their own devservers from it, on 127.0.0.1) and `env` added.
+fn node_tests(c: &Ctx<'_>, path: &str, env: &[(&str, OsString)]) -> Outcome {
+    let bin = match devserver::build(c.paths, &c.toolchain) {
+        Ok(bin) => bin,
+        Err(why) => return Outcome::check(Err(why)),
+    };
     let mut node = c.toolchain.command("node");
     node.current_dir(&c.paths.root)
         .env("CARGO_TARGET_DIR", &c.paths.target)
-        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-        .args(["--test", "tests/e2e/"]);
-    if let Ok(bin) = &devserver {
-        node.env("DEVSERVER_BIN", bin);
-    }
-    let mut outcome = Outcome::runner(cmd::tee(&mut node), node_counts);
-    if let Err(why) = devserver {
-        outcome.failed += 1;
-        outcome.note = Some(why);
-    }
-    outcome
+        .env("DEVSERVER_BIN", bin)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .args(["--test", path]);
+    Outcome::runner(cmd::tee(&mut node), node_counts)
+}
+
+/// The runtimes of the edge suites (`tests/edge/`: the example Worker in
+/// workerd with its KV namespace and Durable Object, Deno and Node), from
+/// setup's edge-tools directory.
+fn edge_tools(c: &Ctx<'_>) -> [(&'static str, OsString); 2] {
+    [
+        ("WORKERD_BIN", setup::edge_tool(c.paths, "workerd").into()),
+        ("DENO_BIN", setup::edge_tool(c.paths, "deno").into()),
+    ]
 }
 
 /// Runs setup and every suite, prints the summary, and fails when anything
