@@ -16,6 +16,10 @@
 //!   It is generic and single-threaded (`Rc`, no `Send`), so the same code
 //!   runs natively against `platform::fake` (feature `fakes`) in tests and
 //!   against the JS adapters in wasm.
+//! - The JS class `TokenKeeper` is hand-written (`src/js/keeper.js`): an
+//!   `EventTarget` over the wasm `KeeperCore` export. It holds the current
+//!   token and state on the JS side, so a cached lookup never crosses into
+//!   wasm, and wraps `fetch`; every decision stays in Rust.
 
 pub mod core;
 pub mod driver;
