@@ -14,6 +14,7 @@ use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use super::json::from_js;
 use super::{error, events, options};
 use crate::core::config::Profile;
 use crate::core::expiry;
@@ -189,7 +190,7 @@ impl Shared {
         let creds = if value.is_undefined() || value.is_null() {
             Credentials::ClientCredentials {}
         } else {
-            serde_wasm_bindgen::from_value(value).map_err(|_| {
+            from_js(&value).map_err(|_| {
                 error::config(
                     "credentials",
                     "must be { username, password }, { code, codeVerifier, redirectUri } or nothing",

@@ -7,6 +7,7 @@
 
 mod error;
 mod events;
+mod json;
 mod keeper;
 mod options;
 mod redirect;

@@ -3,11 +3,12 @@
 use wasm_bindgen::prelude::*;
 
 use super::error;
+use super::json::from_js;
 use crate::core::config::{Config, Profile};
 use crate::driver::DriverOptions;
 use crate::platform::web::{
     FetchHttp, StorageKind, TimerSleeper, WebClock, WebLock, WebPlatform, WebRandom, WebStore, get,
-    global,
+    global, set,
 };
 
 /// Default timeout of every token request.
@@ -37,8 +38,14 @@ pub(crate) fn read(
     if !options.is_object() {
         return Err(error::config("options", "must be an object"));
     }
-    let config: Config = serde_wasm_bindgen::from_value(options.clone())
-        .map_err(|e| error::invalid_options(&scrub(&e.to_string(), &string_values(options, 4))))?;
+    // Only what the core reads: a storage adapter may hold a binding that
+    // does not serialise.
+    let fields = js_sys::Object::new();
+    for key in ["profile", "refresh", "allowInsecureHttp"] {
+        set(&fields, key, &get(options, key));
+    }
+    let config: Config = from_js(&fields)
+        .map_err(|e| error::invalid_options(&scrub(&e, &string_values(options, 4))))?;
     let allow_confidential = bool_option(options, "allowConfidentialInBrowser")?.unwrap_or(false);
     if in_page() && has_client_secret(&config) {
         if !allow_confidential {

@@ -23,6 +23,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::error;
+use super::json::from_js;
 use super::keeper::{KeeperCore, Shared};
 use crate::core::config::{OAuth2Profile, Profile};
 use crate::core::discovery;
@@ -71,7 +72,7 @@ impl KeeperCore {
         let params: AuthorizeParams = if params.is_undefined() || params.is_null() {
             AuthorizeParams::default()
         } else {
-            serde_wasm_bindgen::from_value(params).map_err(|_| {
+            from_js(&params).map_err(|_| {
                 error::config(
                     "params",
                     "must be { redirectUri?, scope?, extraParams? } with string values",
