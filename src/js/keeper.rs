@@ -9,6 +9,7 @@
 //! no IO or timers at module load or in the constructor.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::rc::{Rc, Weak};
 
 use wasm_bindgen::prelude::*;
@@ -17,6 +18,7 @@ use wasm_bindgen_futures::future_to_promise;
 use super::json::from_js;
 use super::{error, events, options};
 use crate::core::config::Profile;
+use crate::core::error::Error;
 use crate::core::expiry;
 use crate::core::request::Credentials;
 use crate::driver::Driver;
@@ -94,11 +96,8 @@ impl KeeperCore {
 
     /// Loads a stored session; resolves to whether one is now active.
     pub fn restore(&self) -> js_sys::Promise {
-        let shared = Rc::clone(&self.shared);
-        future_to_promise(async move {
-            let result = shared.driver.restore().await;
-            Shared::rearm(&shared);
-            result.map_err(|e| error::to_js(&e))?;
+        self.run(|shared| async move {
+            shared.driver.restore().await?;
             Ok(JsValue::from(shared.driver.state().status == "active"))
         })
     }
@@ -106,12 +105,12 @@ impl KeeperCore {
     /// Logs in: `{ username, password }`, `{ code, codeVerifier,
     /// redirectUri }`, or nothing for client credentials.
     pub fn login(&self, credentials: JsValue) -> js_sys::Promise {
-        let shared = Rc::clone(&self.shared);
-        future_to_promise(async move {
-            let creds = shared.credentials(credentials)?;
-            let result = shared.driver.login(creds).await;
-            Shared::rearm(&shared);
-            result.map_err(|e| error::to_js(&e))?;
+        let creds = match self.shared.credentials(credentials) {
+            Ok(c) => c,
+            Err(e) => return js_sys::Promise::reject(&e),
+        };
+        self.run(|shared| async move {
+            shared.driver.login(creds).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -119,33 +118,24 @@ impl KeeperCore {
     /// A valid access token, refreshing first when due.
     #[wasm_bindgen(js_name = accessToken)]
     pub fn access_token(&self) -> js_sys::Promise {
-        let shared = Rc::clone(&self.shared);
-        future_to_promise(async move {
-            let result = shared.driver.access_token().await;
-            Shared::rearm(&shared);
-            let token = result.map_err(|e| error::to_js(&e))?;
+        self.run(|shared| async move {
+            let token = shared.driver.access_token().await?;
             Ok(JsValue::from_str(token.secret()))
         })
     }
 
     /// Refreshes now, unless another context just did.
     pub fn refresh(&self) -> js_sys::Promise {
-        let shared = Rc::clone(&self.shared);
-        future_to_promise(async move {
-            let result = shared.driver.refresh().await;
-            Shared::rearm(&shared);
-            result.map_err(|e| error::to_js(&e))?;
+        self.run(|shared| async move {
+            shared.driver.refresh().await?;
             Ok(JsValue::UNDEFINED)
         })
     }
 
     /// Logs out: clears the store, revokes where configured.
     pub fn logout(&self) -> js_sys::Promise {
-        let shared = Rc::clone(&self.shared);
-        future_to_promise(async move {
-            let result = shared.driver.logout().await;
-            Shared::rearm(&shared);
-            result.map_err(|e| error::to_js(&e))?;
+        self.run(|shared| async move {
+            shared.driver.logout().await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -180,6 +170,24 @@ impl KeeperCore {
                 let _ = f.call2(&l.target, &JsValue::from_str(l.event), l.callback.as_ref());
             }
         }
+    }
+}
+
+impl KeeperCore {
+    /// Runs a driver operation as a promise, re-arming the timer after it
+    /// whatever its outcome; core errors reject as JS errors.
+    pub(super) fn run<F, Fut>(&self, op: F) -> js_sys::Promise
+    where
+        F: FnOnce(Rc<Shared>) -> Fut,
+        Fut: Future<Output = Result<JsValue, Error>> + 'static,
+    {
+        let shared = Rc::clone(&self.shared);
+        let work = op(Rc::clone(&shared));
+        future_to_promise(async move {
+            let result = work.await;
+            Shared::rearm(&shared);
+            result.map_err(|e| error::to_js(&e))
+        })
     }
 }
 

@@ -113,14 +113,12 @@ impl KeeperCore {
         pending: Option<String>,
         consume: js_sys::Function,
     ) -> js_sys::Promise {
-        let shared = Rc::clone(&self.shared);
-        future_to_promise(async move {
+        self.run(|shared| async move {
             let result = complete(&shared, &url, pending.as_deref(), &consume).await;
             if let Err(e) = &result {
                 shared.driver.report_login_failure(e.clone());
             }
-            Shared::rearm(&shared);
-            let claims = result.map_err(|e| error::to_js(&e))?;
+            let claims = result?;
             let out = js_sys::Object::new();
             let claims = match claims {
                 Some(c) => to_js_value(&Value::Object(c)),
