@@ -1,7 +1,9 @@
 // (1) Bundle cost. tokenkeeper as shipped (.wasm + glue + keeper.js, each
-// file compressed on its own, as a CDN serves them) and as a bundler emits it
-// (the entries minified into one JS file, plus the .wasm asset). Peers: an
-// esbuild browser bundle (`--bundle --minify --format=esm
+// file compressed on its own, as a CDN serves them; the glue is
+// `tokenkeeper.js` plus the fetch adapter's JS half, `fetch.js`) and as a
+// bundler emits it (the entries minified into one JS file, plus the .wasm
+// asset).
+// Peers: an esbuild browser bundle (`--bundle --minify --format=esm
 // --platform=browser`) of a small entry per library (entries/*.js).
 // Writes the bundles to `outDir` (cold.mjs imports them) and returns sizes.
 import { build } from 'esbuild';
@@ -29,7 +31,7 @@ export async function bundles(pkg, outDir) {
   const result = { shipped: {}, bundles: {} };
   const file = (name) => readFileSync(join(pkg, name));
   result.shipped.wasm = sizes(file(WASM));
-  result.shipped.glue = sizes(file('tokenkeeper.js'));
+  result.shipped.glue = add(sizes(file('tokenkeeper.js')), sizes(file('fetch.js')));
   result.shipped.keeper = sizes(file('keeper.js'));
   result.shipped.wasmGlue = add(result.shipped.wasm, result.shipped.glue);
   result.shipped.total = add(result.shipped.wasm, result.shipped.glue, result.shipped.keeper);

@@ -150,7 +150,7 @@ function markdown(r) {
   const ours = r.size.bundles.tokenkeeper.total;
   const rows = [
     ['tokenkeeper .wasm', s.wasm],
-    ['tokenkeeper glue (`tokenkeeper.js`)', s.glue],
+    ['tokenkeeper glue (`tokenkeeper.js` + `fetch.js`)', s.glue],
     ['tokenkeeper class (`keeper.js`)', s.keeper],
     ['tokenkeeper as shipped: .wasm + glue + keeper.js', s.total],
     ['**tokenkeeper bundled: minified JS + .wasm**', ours],

@@ -32,6 +32,7 @@ const modules :List(Workerd.Worker.Module) = [
   (name = "tokenkeeper", esModule = embed "../../pkg/workerd.js"),
   (name = "tokenkeeper.js", esModule = embed "../../pkg/tokenkeeper.js"),
   (name = "keeper.js", esModule = embed "../../pkg/keeper.js"),
+  (name = "fetch.js", esModule = embed "../../pkg/fetch.js"),
   (name = "workers.js", esModule = embed "../../pkg/workers.js"),
   (name = "tokenkeeper_bg.wasm", wasm = embed "../../pkg/tokenkeeper_bg.wasm"),
 ];

@@ -94,7 +94,7 @@ pub(crate) fn read(
         sleeper: TimerSleeper,
         store,
         lock: WebLock::new(shared),
-        random: WebRandom,
+        random: WebRandom::default(),
     };
     let mut driver = DriverOptions::default();
     if let Some(key) = get(options, "storageKey").as_string() {

@@ -80,7 +80,7 @@ impl KeeperCore {
             })?
         };
         let mut bytes = [0u8; 64];
-        WebRandom.fill(&mut bytes);
+        WebRandom::default().fill(&mut bytes);
         let random = RedirectRandom::from_bytes(&bytes);
         let driver = &self.shared.driver;
         let now = driver.platform_clock().now();

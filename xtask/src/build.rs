@@ -67,13 +67,10 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
 
     recreate(&pkg)?;
     let wasm_name = format!("{CRATE}_bg.wasm");
-    for name in [
-        format!("{CRATE}.js"),
-        format!("{CRATE}.d.ts"),
-        format!("{wasm_name}.d.ts"),
-    ] {
+    for name in [format!("{CRATE}.d.ts"), format!("{wasm_name}.d.ts")] {
         copy(&bindgen_dir.join(&name), &pkg.join(&name))?;
     }
+    let snippets = flatten_snippets(&bindgen_dir, &pkg)?;
 
     let wasm_opt = paths.root.join("node_modules/.bin/wasm-opt");
     if !wasm_opt.exists() {
@@ -105,7 +102,9 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
     let wasm = pkg.join(&wasm_name);
     let glue = pkg.join(format!("{CRATE}.js"));
     let class = pkg.join("keeper.js");
-    let measured = sizes::measure(&[&unoptimised, &wasm, &glue, &class])?;
+    let mut files = vec![unoptimised.as_path(), &wasm, &glue, &class];
+    files.extend(snippets.iter().map(PathBuf::as_path));
+    let measured = sizes::measure(&files)?;
     println!();
     println!(
         "sizes (bytes; before wasm-opt the .wasm was {} raw, {} gzip):",
@@ -115,6 +114,10 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
         (wasm_name, measured[1]),
         (format!("{CRATE}.js (glue)"), measured[2]),
         ("keeper.js (class)".to_owned(), measured[3]),
+        (
+            "adapters' JS (fetch.js)".to_owned(),
+            measured[4..].iter().copied().sum(),
+        ),
     ]);
     println!();
     println!("build: package ready in {}", pkg.display());
@@ -192,6 +195,56 @@ fn json_escape(value: &str) -> String {
 
 fn read(path: &Path) -> Result<String> {
     fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))
+}
+
+/// Writes the glue to `pkg` with the adapters' JS halves
+/// (`#[wasm_bindgen(module = "/src/…/name.js")]`) next to it as `name.js`.
+///
+/// wasm-bindgen puts them under `snippets/<crate>-<hash>/src/…`; the hash
+/// changes with the build, and runtimes whose configuration lists every
+/// module (workerd) need stable names. Returns the snippet files written.
+fn flatten_snippets(bindgen_dir: &Path, pkg: &Path) -> Result<Vec<PathBuf>> {
+    let glue_name = format!("{CRATE}.js");
+    let mut glue = read(&bindgen_dir.join(&glue_name))?;
+    let mut written = Vec::new();
+    for source in files_under(&bindgen_dir.join("snippets"))? {
+        let relative = source
+            .strip_prefix(bindgen_dir)
+            .map_err(|e| format!("{}: {e}", source.display()))?;
+        let name = source
+            .file_name()
+            .ok_or_else(|| format!("{} has no file name", source.display()))?;
+        let from = format!("'./{}'", relative.to_string_lossy());
+        let to = format!("'./{}'", name.to_string_lossy());
+        if !glue.contains(&from) || pkg.join(name).exists() {
+            return Err(format!(
+                "cannot place {from} as {to}: not imported by the glue, or the name is taken"
+            ));
+        }
+        glue = glue.replace(&from, &to);
+        copy(&source, &pkg.join(name))?;
+        written.push(pkg.join(name));
+    }
+    let to = pkg.join(&glue_name);
+    fs::write(&to, glue).map_err(|e| format!("writing {}: {e}", to.display()))?;
+    Ok(written)
+}
+
+/// Every file under `dir`, or none when it does not exist.
+fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut files = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_under(&path)?);
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(files)
 }
 
 fn copy(from: &Path, to: &Path) -> Result {

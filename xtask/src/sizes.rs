@@ -30,6 +30,17 @@ pub(crate) struct Sizes {
     pub(crate) brotli: u64,
 }
 
+/// The sizes of several files together.
+impl std::iter::Sum for Sizes {
+    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.fold(Self::default(), |a, s| Self {
+            raw: a.raw + s.raw,
+            gzip: a.gzip + s.gzip,
+            brotli: a.brotli + s.brotli,
+        })
+    }
+}
+
 /// Measures `files` (in order).
 pub(crate) fn measure(files: &[&Path]) -> Result<Vec<Sizes>> {
     let out = cmd::output(Command::new("node").arg("-e").arg(MEASURE_JS).args(files))?;
@@ -59,13 +70,10 @@ pub(crate) fn print_table(rows: &[(String, Sizes)]) {
         "{:<28} {:>10} {:>10} {:>10}",
         "file", "raw", "gzip", "brotli"
     );
-    let mut total = Sizes::default();
     for (label, s) in rows {
         println!("{label:<28} {:>10} {:>10} {:>10}", s.raw, s.gzip, s.brotli);
-        total.raw += s.raw;
-        total.gzip += s.gzip;
-        total.brotli += s.brotli;
     }
+    let total: Sizes = rows.iter().map(|(_, s)| *s).sum();
     println!(
         "{:<28} {:>10} {:>10} {:>10}",
         "total", total.raw, total.gzip, total.brotli

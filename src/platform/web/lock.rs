@@ -125,7 +125,11 @@ fn write_lease(storage: &JsValue, key: &str, owner: &str) -> bool {
 async fn lease(name: &str, timeout_ms: u32) -> Result<WebLockGuard, Error> {
     let storage = global("localStorage");
     let key = format!("{name}.lock");
-    let owner = format!("{:08x}{:08x}", WebRandom.next_u32(), WebRandom.next_u32());
+    let owner = format!(
+        "{:08x}{:08x}",
+        WebRandom::default().next_u32(),
+        WebRandom::default().next_u32()
+    );
     let deadline = js_sys::Date::now() + f64::from(timeout_ms);
     loop {
         if lease_owner(&storage, &key).is_none() {
@@ -157,7 +161,9 @@ async fn lease(name: &str, timeout_ms: u32) -> Result<WebLockGuard, Error> {
         if js_sys::Date::now() >= deadline {
             return Err(Error::LockTimeout);
         }
-        TimerSleeper.sleep(20 + WebRandom.next_u32() % 60).await;
+        TimerSleeper
+            .sleep(20 + WebRandom::default().next_u32() % 60)
+            .await;
     }
 }
 
