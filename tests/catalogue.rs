@@ -15,7 +15,7 @@ use tokenkeeper::core::error::{EndReason, Error};
 use tokenkeeper::core::request::{self, Credentials, Pkce};
 use tokenkeeper::core::response::{self, TransportError};
 use tokenkeeper::core::secret::{AccessToken, ClientSecret, IdToken, Password, RefreshToken};
-use tokenkeeper::core::session::{Event, Session, Status};
+use tokenkeeper::core::session::{Event, PersistOp, Session, Status};
 use tokenkeeper::core::time::UnixMillis;
 
 const LATER: UnixMillis = UnixMillis(T0.0 + 10_000);
@@ -1323,8 +1323,49 @@ fn persisted_form_versions() {
     let mut s = Session::new(keycloak()).unwrap();
     s.handle_restored(
         T0,
-        Some(r#"{"v":1,"accessToken":"a","issuedAt":0,"renewal":"refreshToken","__proto__":{"polluted":1}}"#),
+        Some(&format!(
+            r#"{{"v":1,{KC_OWNER},"accessToken":"a","issuedAt":0,"renewal":"refreshToken","__proto__":{{"polluted":1}}}}"#
+        )),
     )
     .unwrap();
     assert_eq!(s.tokens().unwrap().access_token().secret(), "a");
+}
+
+/// The owner members of a session stored by `keycloak()`.
+const KC_OWNER: &str = r#""endpoint":"https://auth.apiax.io/auth/realms/apiax/protocol/openid-connect/token","clientId":"apiax-api""#;
+
+// A session stored under the same key by a keeper for another endpoint or
+// client is refused: its refresh token never goes to an endpoint that did
+// not issue it, and its access token never reaches another client's calls.
+#[test]
+fn stored_session_of_another_owner_is_refused() {
+    let mut kc = Session::new(keycloak()).unwrap();
+    let id = kc.login(T0, &password("u", "p")).unwrap();
+    kc.handle_response(T0, id, &json_response(200, &kc_body("")));
+    let PersistOp::Save(saved) = &drain(&mut kc).persists[0] else {
+        panic!("the login is saved")
+    };
+    assert!(saved.secret().contains(KC_OWNER));
+    let text = saved.secret();
+    let other_client = text.replace(r#""clientId":"apiax-api""#, r#""clientId":"other""#);
+    let other_realm = text.replace("/realms/apiax/", "/realms/other/");
+    let no_owner = text.replace(&format!("{KC_OWNER},"), "");
+    for (config, stored) in [
+        (tnco(), text),
+        (lgdx(), text),
+        (keycloak(), other_client.as_str()),
+        (keycloak(), other_realm.as_str()),
+        (keycloak(), no_owner.as_str()),
+    ] {
+        let mut s = Session::new(config).unwrap();
+        let e = s.handle_restored(T0, Some(stored)).unwrap_err();
+        assert_eq!(e.code(), "AUTH_STORAGE_FORMAT");
+        assert!(s.tokens().is_none());
+        let out = drain(&mut s);
+        assert!(out.events.is_empty() && out.transmits.is_empty());
+    }
+    // The keeper that wrote it restores it.
+    let mut s = Session::new(keycloak()).unwrap();
+    s.handle_restored(T0, Some(text)).unwrap();
+    assert!(s.tokens().is_some());
 }

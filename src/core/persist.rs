@@ -1,10 +1,13 @@
 //! The stored form of a session: versioned JSON, `{"v":1,…}`.
 //!
 //! It holds the tokens and their absolute expiries, never a password or a
-//! client secret. An unknown version or unreadable text is a typed error and
-//! changes nothing.
+//! client secret, and names its [`Owner`]: the endpoint that renews the
+//! tokens and the client they were issued to. An unknown version, unreadable
+//! text or another owner's session is a typed error and changes nothing, so
+//! a keeper never sends a refresh token to an endpoint that did not issue it.
 
 use super::claims;
+use super::config::Profile;
 use super::error::Error;
 use super::secret::{AccessToken, IdToken, RefreshToken};
 use super::time::UnixMillis;
@@ -51,10 +54,40 @@ enum StoredRenewal {
     ClientCredentials,
 }
 
+/// Whom a stored session belongs to. Not secret: URLs and a client id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner<'a> {
+    /// The endpoint that renews the tokens: the OAuth 2.0 token endpoint,
+    /// or a JSON API's refresh URL.
+    pub endpoint: &'a str,
+    /// The OAuth 2.0 client the tokens were issued to.
+    pub client_id: Option<&'a str>,
+}
+
+impl<'a> Owner<'a> {
+    /// The owner of the sessions a keeper with `profile` writes and reads.
+    #[must_use]
+    pub fn of(profile: &'a Profile) -> Self {
+        match profile {
+            Profile::OAuth2(p) => Self {
+                endpoint: &p.token_url,
+                client_id: Some(&p.client_id),
+            },
+            Profile::Json(p) => Self {
+                endpoint: &p.refresh_url,
+                client_id: None,
+            },
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct V1 {
     v: u32,
+    endpoint: String,
+    #[serde(default)]
+    client_id: Option<String>,
     access_token: String,
     #[serde(default)]
     refresh_token: Option<String>,
@@ -75,11 +108,13 @@ struct Version {
     v: u32,
 }
 
-/// Serialises a token set.
+/// Serialises a token set with its owner.
 #[must_use]
-pub fn save(t: &TokenSet) -> StoredSession {
+pub fn save(t: &TokenSet, owner: Owner<'_>) -> StoredSession {
     let v1 = V1 {
         v: VERSION,
+        endpoint: owner.endpoint.to_owned(),
+        client_id: owner.client_id.map(str::to_owned),
         access_token: t.access_token.secret().to_owned(),
         refresh_token: t.refresh_token.as_ref().map(|r| r.secret().to_owned()),
         id_token: t.id_token.as_ref().map(|r| r.secret().to_owned()),
@@ -96,8 +131,8 @@ pub fn save(t: &TokenSet) -> StoredSession {
     StoredSession(serde_json::to_string(&v1).unwrap_or_default())
 }
 
-/// Reads a stored session back.
-pub fn load(text: &str) -> Result<TokenSet, Error> {
+/// Reads a stored session back, if `owner` wrote it.
+pub fn load(text: &str, owner: Owner<'_>) -> Result<TokenSet, Error> {
     let version = serde_json::from_str::<Version>(text).map_err(|_| Error::StoredFormat {
         reason: "is not a versioned JSON object",
     })?;
@@ -109,6 +144,11 @@ pub fn load(text: &str) -> Result<TokenSet, Error> {
     let v1 = serde_json::from_str::<V1>(text).map_err(|_| Error::StoredFormat {
         reason: "has missing or mistyped members",
     })?;
+    if v1.endpoint != owner.endpoint || v1.client_id.as_deref() != owner.client_id {
+        return Err(Error::StoredFormat {
+            reason: "belongs to another token endpoint or client",
+        });
+    }
     let token_ok = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic());
     if !token_ok(&v1.access_token) || !v1.refresh_token.as_deref().is_none_or(token_ok) {
         return Err(Error::StoredFormat {

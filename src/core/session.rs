@@ -14,7 +14,7 @@
 use super::config::{Config, Profile};
 use super::error::{EndReason, Error};
 use super::expiry;
-use super::persist::{self, StoredSession};
+use super::persist::{self, Owner, StoredSession};
 use super::request::{self, Credentials, HttpRequest};
 use super::response::{self, HttpResponse, TransportError};
 use super::secret::{AccessToken, RefreshToken};
@@ -439,7 +439,7 @@ impl Session {
             }
             return Ok(());
         };
-        let loaded = persist::load(text)?;
+        let loaded = persist::load(text, Owner::of(&self.config.profile))?;
         if self.tokens.as_ref().is_some_and(|t| t.same_tokens(&loaded)) {
             return Ok(());
         }
@@ -677,8 +677,10 @@ impl Session {
     }
 
     fn install(&mut self, set: TokenSet) {
-        self.persists
-            .push_back(PersistOp::Save(persist::save(&set)));
+        self.persists.push_back(PersistOp::Save(persist::save(
+            &set,
+            Owner::of(&self.config.profile),
+        )));
         self.tokens = Some(set);
         self.status = Status::Active;
         self.retry = None;

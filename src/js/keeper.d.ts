@@ -71,7 +71,11 @@ export interface TokenKeeperOptions {
   refresh?: RefreshPolicy;
   /** Where tokens live. Default `"memory"`. */
   storage?: 'memory' | 'session' | 'local' | StorageAdapter;
-  /** Storage key and cross-tab lock name. Default `"tokenkeeper"`. */
+  /**
+   * Storage key and cross-tab lock name. Default `"tokenkeeper"`. A stored
+   * session is restored only by a keeper for the same token endpoint and
+   * client; give each client on an origin its own key.
+   */
   storageKey?: string;
   /** Origins `keeper.fetch` may send the token to. Default: this page's and the identity provider's. */
   allowedOrigins?: string[];
