@@ -99,6 +99,12 @@ export interface TokenKeeperOptions {
 export interface AccessTokenOptions {
   /** Runs a refresh that is due but not yet needed in the background (a Worker's `ctx.waitUntil.bind(ctx)`). */
   waitUntil?: (promise: Promise<unknown>) => void;
+  /**
+   * Stops waiting when it aborts: the call rejects with `signal.reason`
+   * (e.g. `AbortSignal.timeout(ms)`); a shared refresh goes on. `fetch()`
+   * uses its request's signal instead.
+   */
+  signal?: AbortSignal;
 }
 
 export type Credentials =
@@ -193,7 +199,10 @@ export class TokenKeeper extends EventTarget {
   logout(): Promise<void>;
   /** A secret-free view of the session. */
   readonly state: TokenKeeperState;
-  /** fetch with the Bearer token (allowed origins only), one refresh-and-retry on 401. */
+  /**
+   * fetch with the Bearer token (allowed origins only), one refresh-and-retry
+   * on 401. Aborting the request's signal also ends its wait for a refresh.
+   */
   fetch(input: Request | string | URL, init?: RequestInit, options?: AccessTokenOptions): Promise<Response>;
   /** Stops timers and listeners. */
   close(): void;

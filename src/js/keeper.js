@@ -166,14 +166,29 @@ export class TokenKeeper extends EventTarget {
    * A valid access token, refreshing first when due. With
    * `{ waitUntil }` (a Worker's `ctx.waitUntil.bind(ctx)`), a token that is
    * due for refresh but still valid for `AHEAD_MARGIN_MS` is returned at
-   * once and the refresh runs in the background under `waitUntil`.
+   * once and the refresh runs in the background under `waitUntil`. With
+   * `{ signal }`, this call rejects with `signal.reason` as soon as the
+   * signal aborts (as `fetch` does); a refresh it waits for is shared with
+   * other callers and goes on.
    */
   accessToken(options) {
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const now = this.#now();
     if (this.#token !== null && now < this.#freshUntil) {
       return Promise.resolve(this.#token);
     }
-    const waitUntil = options?.waitUntil;
+    const token = this.#dueToken(now, options?.waitUntil);
+    if (signal == null) return token;
+    return new Promise((resolve, reject) => {
+      const abort = () => reject(signal.reason);
+      signal.addEventListener('abort', abort, { once: true });
+      token.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+    });
+  }
+
+  /** The token when the held one is due for refresh, or there is none. */
+  #dueToken(now, waitUntil) {
     if (typeof waitUntil === 'function' && this.#token !== null && now + AHEAD_MARGIN_MS < this.#expiresAt) {
       // Only the request that starts the refresh waits for it: a promise
       // settled after its own request ended would be cancelled by workerd.
@@ -227,7 +242,8 @@ export class TokenKeeper extends EventTarget {
    * A 401 leads to one refresh and one retry (the body is replayed from a
    * clone). Redirects are never followed with the token: a redirect comes
    * back to the caller as it is. `options.waitUntil` is passed to
-   * `accessToken`.
+   * `accessToken`, and so is the request's signal: aborting it also ends
+   * the wait for a refresh.
    */
   async fetch(input, init, options) {
     const request = new Request(input, init);
@@ -238,7 +254,7 @@ export class TokenKeeper extends EventTarget {
       });
     }
     const replay = request.clone();
-    const token = await this.accessToken(options);
+    const token = await this.accessToken({ ...options, signal: request.signal });
     const first = await this.#send(request, token);
     if (first.status !== 401) return first;
     // Renew unless the token already changed meanwhile (a concurrent 401).

@@ -183,6 +183,58 @@ test('restore: a second keeper on the same storage adapter adopts the session', 
   b.close();
 });
 
+test('restore refuses a session stored by a keeper for another endpoint or client, and sends nothing', async () => {
+  await server.reset();
+  const map = new Map();
+  const storage = {
+    get: async (k) => map.get(k) ?? null,
+    set: async (k, v) => void map.set(k, v),
+    delete: async (k) => void map.delete(k),
+  };
+  const a = keeper('lgdx', { storage });
+  await a.login(seed.user);
+  const stored = [...map.entries()];
+  for (const other of ['tnco', 'identityManager']) {
+    const b = keeper(other, { storage });
+    await assert.rejects(b.restore(), (e) => e instanceof TokenKeeperError && e.code === 'AUTH_STORAGE_FORMAT');
+    assert.equal(b.state.status, 'loggedOut');
+    await assert.rejects(b.accessToken());
+    b.close();
+  }
+  const stats = await server.stats();
+  assert.equal(stats.client_credentials.tnco ?? 0, 0, 'no request to the other endpoint');
+  assert.equal(stats.client_credentials.im ?? 0, 0, 'no request to the other endpoint');
+  assert.deepEqual([...map.entries()], stored, 'the stored session is untouched');
+  assert.equal(await a.accessToken(), await a.accessToken());
+  a.close();
+});
+
+test('accessToken({ signal }) stops waiting when the signal aborts; the shared refresh goes on', async () => {
+  await server.reset();
+  let now = Date.now();
+  const k = keeper('lgdx', { now: () => now, autoRefresh: false });
+  await k.login(seed.user);
+  const before = await k.accessToken();
+  await assert.rejects(k.accessToken({ signal: AbortSignal.abort() }), { name: 'AbortError' });
+  await server.fault({ match: 'lgdx.refresh', kind: 'delay', delay_ms: 1_500 });
+  now = k.state.expiresAt + 1;
+  const patient = k.accessToken();
+  const started = Date.now();
+  await assert.rejects(k.accessToken({ signal: AbortSignal.timeout(100) }), { name: 'TimeoutError' });
+  assert.ok(Date.now() - started < 1_000, 'the caller stopped waiting before the refresh answered');
+  const controller = new AbortController();
+  const aborted = k.accessToken({ signal: controller.signal });
+  controller.abort(new Error('navigated away'));
+  await assert.rejects(aborted, { message: 'navigated away' });
+  // The refresh the others gave up on still completes, once, for the caller
+  // that waited and for later ones.
+  const after = await patient;
+  assert.notEqual(after, before);
+  assert.equal(await k.accessToken(), after);
+  assert.equal((await server.stats()).refreshes.lgdx, 1);
+  k.close();
+});
+
 test('a throwing storage adapter falls back to memory with an event, never a crash', async () => {
   const failing = {
     get: async () => { throw new Error('QuotaExceededError'); },
