@@ -1001,10 +1001,10 @@ fn rq07_endpoint_urls() {
     );
     assert!(Session::new(loopback).is_ok());
     // Typos in option names fail too.
-    let typo = serde_json::from_value::<Config>(
-        json!({"profile": {"kind": "oauth2", "tokenUrl": "https://a/t", "clientId": "a", "clientSecert": "x"}}),
+    let typo = Config::from_value(
+        &json!({"profile": {"kind": "oauth2", "tokenUrl": "https://a/t", "clientId": "a", "clientSecert": "x"}}),
     );
-    assert!(typo.is_err());
+    assert_eq!(typo.unwrap_err().to_string(), "\"clientSecert\" is not an option");
 }
 
 // RQ-08, RQ-11: static headers only on the JSON profile's own requests; the

@@ -191,7 +191,7 @@ fn request() {
 
 #[test]
 fn profile_accepts_issuer_and_jwks_uri() {
-    let ok = serde_json::from_value::<tokenkeeper::core::config::Config>(json!({"profile": {
+    let ok = tokenkeeper::core::config::Config::from_value(&json!({"profile": {
         "kind": "oauth2", "tokenUrl": "https://as.example/t", "clientId": "app",
         "issuer": ISSUER, "jwksUri": "https://as.example/certs"
     }}))
@@ -217,8 +217,8 @@ fn profile_accepts_issuer_and_jwks_uri() {
         let mut profile =
             json!({"kind": "oauth2", "tokenUrl": "https://as.example/t", "clientId": "app"});
         profile[k] = json!(v);
-        let cfg: tokenkeeper::core::config::Config =
-            serde_json::from_value(json!({ "profile": profile })).unwrap();
+        let cfg =
+            tokenkeeper::core::config::Config::from_value(&json!({ "profile": profile })).unwrap();
         assert_eq!(cfg.validate().unwrap_err().to_string(), msg);
     }
 }

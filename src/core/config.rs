@@ -1,8 +1,8 @@
 //! Configuration as endpoint profiles, not forks: one OAuth 2.0 token
 //! endpoint profile and one custom JSON profile, plus a refresh policy.
 //!
-//! Every type derives `Deserialize` with camelCase names, so the JS layer can
-//! feed a JS options object straight in:
+//! [`Config::from_value`] reads the JS options' JSON form, camelCase names
+//! as the options spell them:
 //!
 //! ```json
 //! { "profile": { "kind": "oauth2", "tokenUrl": "https://as.example/token",
@@ -11,45 +11,41 @@
 //!   "refresh": { "leadFraction": 0.2 } }
 //! ```
 //!
-//! [`Config::validate`] rejects an invalid configuration with a message that
-//! names the field; [`crate::core::session::Session::new`] calls it.
+//! An unknown member or a mistyped value is an error naming the member,
+//! never quoting the value. [`Config::validate`] then rejects an invalid
+//! configuration with a message that names the field;
+//! [`crate::core::session::Session::new`] calls it.
 
 use super::error::Error;
+use super::members::Members;
 use super::secret::ClientSecret;
-use serde::Deserialize;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
 /// The whole core configuration.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// The token endpoint profile.
     pub profile: Profile,
     /// When to refresh and how to back off.
-    #[serde(default)]
     pub refresh: RefreshPolicy,
     /// Allows `http:` endpoints on hosts other than loopback (development
     /// only; RFC 6749 §3.2 requires TLS).
-    #[serde(default)]
     pub allow_insecure_http: bool,
 }
 
 /// Which token endpoint dialect to speak.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "kind")]
+#[derive(Debug, Clone)]
 pub enum Profile {
     /// An RFC 6749 token endpoint (`"kind": "oauth2"`).
-    #[serde(rename = "oauth2")]
     OAuth2(OAuth2Profile),
     /// A custom JSON login/refresh API (`"kind": "json"`).
-    #[serde(rename = "json")]
     Json(JsonProfile),
 }
 
 /// An OAuth 2.0 token endpoint (RFC 6749 §3.2).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct OAuth2Profile {
     /// The token endpoint (RFC 6749 §3.2): absolute, https (http only on
     /// loopback), no fragment, no user info.
@@ -57,42 +53,32 @@ pub struct OAuth2Profile {
     /// The client identifier (RFC 6749 §2.2).
     pub client_id: String,
     /// The client secret for confidential clients (RFC 6749 §2.3.1).
-    #[serde(default)]
     pub client_secret: Option<ClientSecret>,
     /// How to authenticate the client; defaults to `basic` with a secret and
     /// `none` without.
-    #[serde(default)]
     pub client_auth: Option<ClientAuth>,
     /// The scope to request at login (RFC 6749 §3.3); never sent on refresh.
-    #[serde(default)]
     pub scope: Option<String>,
     /// Extra form parameters for every token request (e.g. `audience`);
     /// they cannot repeat a parameter the grant sets.
-    #[serde(default)]
     pub extra_params: BTreeMap<String, String>,
     /// The revocation endpoint (RFC 7009 §2), used on logout.
-    #[serde(default)]
     pub revocation_url: Option<String>,
     /// The authorization endpoint (RFC 6749 §3.1), for the code flow.
-    #[serde(default)]
     pub authorization_url: Option<String>,
     /// The redirect URI (RFC 6749 §3.1.2), for the code flow.
-    #[serde(default)]
     pub redirect_uri: Option<String>,
     /// The issuer identifier (OpenID Connect Core §2, RFC 8414 §2): the
     /// ID token's `iss` and an authorization response's `iss` (RFC 9207)
     /// must equal it exactly.
-    #[serde(default)]
     pub issuer: Option<String>,
     /// The JWK Set of the issuer's signing keys (RFC 8414 §2 `jwks_uri`),
     /// to verify ID token signatures.
-    #[serde(default)]
     pub jwks_uri: Option<String>,
 }
 
 /// Client authentication at the token endpoint (RFC 6749 §2.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientAuth {
     /// HTTP Basic with id and secret form-urlencoded first (RFC 6749
     /// §2.3.1, Appendix B).
@@ -108,37 +94,27 @@ pub enum ClientAuth {
 
 /// A custom JSON login and refresh API (e.g. `X-API-Key` plus
 /// `{username,password}` → `{accessToken,refreshToken}`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct JsonProfile {
     /// The login endpoint.
     pub login_url: String,
     /// The refresh endpoint.
     pub refresh_url: String,
     /// Static headers sent on login and refresh only (e.g. `X-API-Key`).
-    #[serde(default)]
     pub headers: StaticHeaders,
     /// Request and response member names.
-    #[serde(default)]
     pub fields: JsonFields,
     /// Sends `Authorization: Bearer <access token>` on refresh (default
     /// true), even when that token has expired.
-    #[serde(default = "yes")]
     pub bearer_on_refresh: bool,
     /// Each refresh token can be used once (default true): a refresh answer
     /// without a new one leaves the session non-refreshable.
-    #[serde(default = "yes")]
     pub single_use_refresh_token: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// Headers a JSON profile sends verbatim. `Debug` shows names only: values
 /// such as API keys are secrets.
-#[derive(Clone, Default, Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default)]
 pub struct StaticHeaders(pub BTreeMap<String, String>);
 
 impl fmt::Debug for StaticHeaders {
@@ -150,8 +126,7 @@ impl fmt::Debug for StaticHeaders {
 }
 
 /// Member names of a JSON profile's requests and responses.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct JsonFields {
     /// Login request: the user name member (`username`).
     pub username: String,
@@ -188,8 +163,7 @@ impl Default for JsonFields {
 /// The refresh is due at `expires_at − clamp(leadFraction × lifetime,
 /// minLeadMs, maxLeadMs) − jitter`, never sooner than `minIntervalMs` after
 /// the tokens arrived.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct RefreshPolicy {
     /// Share of the lifetime to refresh ahead (0–1; default 0.2).
     pub lead_fraction: f64,
@@ -250,6 +224,29 @@ const RESERVED_HEADERS: &[&str] = &[
 ];
 
 impl Config {
+    /// Reads the options' JSON form (`{ profile, refresh?,
+    /// allowInsecureHttp? }`); the error names the first unknown or
+    /// mistyped member. It is not validated yet: see [`Config::validate`].
+    pub fn from_value(value: &Value) -> Result<Self, Error> {
+        let m = Members::of(
+            value,
+            "options",
+            "",
+            &["profile", "refresh", "allowInsecureHttp"],
+        )?;
+        let profile = m
+            .get("profile")
+            .ok_or_else(|| Error::config("profile", "is required"))?;
+        Ok(Self {
+            profile: Profile::from_value(profile)?,
+            refresh: match m.get("refresh") {
+                Some(v) => RefreshPolicy::from_value(v)?,
+                None => RefreshPolicy::default(),
+            },
+            allow_insecure_http: m.bool("allowInsecureHttp")?.unwrap_or(false),
+        })
+    }
+
     /// Checks every field; the error names the first invalid one.
     pub fn validate(&self) -> Result<(), Error> {
         let http = self.allow_insecure_http;
@@ -261,7 +258,73 @@ impl Config {
     }
 }
 
+impl Profile {
+    /// Reads `{ kind: "oauth2" | "json", … }`.
+    pub fn from_value(value: &Value) -> Result<Self, Error> {
+        if !value.is_object() {
+            return Err(Error::config("profile", "must be an object"));
+        }
+        let kind = value.get("kind").and_then(Value::as_str);
+        match kind {
+            Some("oauth2") => OAuth2Profile::from_value(value).map(Self::OAuth2),
+            Some("json") => JsonProfile::from_value(value).map(Self::Json),
+            _ => Err(Error::config(
+                "profile.kind",
+                "must be \"oauth2\" or \"json\"",
+            )),
+        }
+    }
+}
+
 impl OAuth2Profile {
+    fn from_value(value: &Value) -> Result<Self, Error> {
+        let m = Members::of(
+            value,
+            "profile",
+            "",
+            &[
+                "kind",
+                "tokenUrl",
+                "clientId",
+                "clientSecret",
+                "clientAuth",
+                "scope",
+                "extraParams",
+                "revocationUrl",
+                "authorizationUrl",
+                "redirectUri",
+                "issuer",
+                "jwksUri",
+            ],
+        )?;
+        let client_auth = match m.string("clientAuth")?.as_deref() {
+            None => None,
+            Some("basic") => Some(ClientAuth::Basic),
+            Some("basic-plain") => Some(ClientAuth::BasicPlain),
+            Some("post") => Some(ClientAuth::Post),
+            Some("none") => Some(ClientAuth::None),
+            Some(_) => {
+                return Err(Error::config(
+                    "clientAuth",
+                    "must be \"basic\", \"basic-plain\", \"post\" or \"none\"",
+                ));
+            }
+        };
+        Ok(Self {
+            token_url: m.required("tokenUrl")?,
+            client_id: m.required("clientId")?,
+            client_secret: m.string("clientSecret")?.map(ClientSecret::new),
+            client_auth,
+            scope: m.string("scope")?,
+            extra_params: m.strings("extraParams")?,
+            revocation_url: m.string("revocationUrl")?,
+            authorization_url: m.string("authorizationUrl")?,
+            redirect_uri: m.string("redirectUri")?,
+            issuer: m.string("issuer")?,
+            jwks_uri: m.string("jwksUri")?,
+        })
+    }
+
     /// The client authentication in effect: the configured one, else `basic`
     /// with a secret and `none` without.
     #[must_use]
@@ -338,6 +401,34 @@ impl OAuth2Profile {
 }
 
 impl JsonProfile {
+    fn from_value(value: &Value) -> Result<Self, Error> {
+        let m = Members::of(
+            value,
+            "profile",
+            "",
+            &[
+                "kind",
+                "loginUrl",
+                "refreshUrl",
+                "headers",
+                "fields",
+                "bearerOnRefresh",
+                "singleUseRefreshToken",
+            ],
+        )?;
+        Ok(Self {
+            login_url: m.required("loginUrl")?,
+            refresh_url: m.required("refreshUrl")?,
+            headers: StaticHeaders(m.strings("headers")?),
+            fields: match m.get("fields") {
+                Some(v) => JsonFields::from_value(v)?,
+                None => JsonFields::default(),
+            },
+            bearer_on_refresh: m.bool("bearerOnRefresh")?.unwrap_or(true),
+            single_use_refresh_token: m.bool("singleUseRefreshToken")?.unwrap_or(true),
+        })
+    }
+
     fn validate(&self, http: bool) -> Result<(), Error> {
         check_url("loginUrl", &self.login_url, http)?;
         check_url("refreshUrl", &self.refresh_url, http)?;
@@ -399,7 +490,65 @@ impl JsonProfile {
     }
 }
 
+impl JsonFields {
+    fn from_value(value: &Value) -> Result<Self, Error> {
+        let m = Members::of(
+            value,
+            "fields",
+            "fields.",
+            &[
+                "username",
+                "password",
+                "refreshToken",
+                "accessToken",
+                "expiresIn",
+                "refreshExpiresIn",
+            ],
+        )?;
+        let d = Self::default();
+        Ok(Self {
+            username: m.string("username")?.unwrap_or(d.username),
+            password: m.string("password")?.unwrap_or(d.password),
+            refresh_token: m.string("refreshToken")?.unwrap_or(d.refresh_token),
+            access_token: m.string("accessToken")?.unwrap_or(d.access_token),
+            expires_in: m.string("expiresIn")?.unwrap_or(d.expires_in),
+            refresh_expires_in: m
+                .string("refreshExpiresIn")?
+                .unwrap_or(d.refresh_expires_in),
+        })
+    }
+}
+
 impl RefreshPolicy {
+    fn from_value(value: &Value) -> Result<Self, Error> {
+        let m = Members::of(
+            value,
+            "refresh",
+            "refresh.",
+            &[
+                "leadFraction",
+                "minLeadMs",
+                "maxLeadMs",
+                "maxJitterMs",
+                "minIntervalMs",
+                "backoffBaseMs",
+                "backoffMaxMs",
+                "retryAfterMaxMs",
+            ],
+        )?;
+        let d = Self::default();
+        Ok(Self {
+            lead_fraction: m.f64("leadFraction")?.unwrap_or(d.lead_fraction),
+            min_lead_ms: m.u64("minLeadMs")?.unwrap_or(d.min_lead_ms),
+            max_lead_ms: m.u64("maxLeadMs")?.unwrap_or(d.max_lead_ms),
+            max_jitter_ms: m.u64("maxJitterMs")?.unwrap_or(d.max_jitter_ms),
+            min_interval_ms: m.u64("minIntervalMs")?.unwrap_or(d.min_interval_ms),
+            backoff_base_ms: m.u64("backoffBaseMs")?.unwrap_or(d.backoff_base_ms),
+            backoff_max_ms: m.u64("backoffMaxMs")?.unwrap_or(d.backoff_max_ms),
+            retry_after_max_ms: m.u64("retryAfterMaxMs")?.unwrap_or(d.retry_after_max_ms),
+        })
+    }
+
     fn validate(&self) -> Result<(), Error> {
         if !(0.0..=1.0).contains(&self.lead_fraction) {
             return Err(Error::config(

@@ -22,10 +22,12 @@
 
 use super::config::{Config, Profile};
 use super::error::{self, Error, MAX_DESCRIPTION_CHARS, MAX_ERROR_CODE_CHARS};
+use super::members::Members;
 use super::request::{self, Credentials, Pkce};
 use super::secret::CodeVerifier;
 use super::time::UnixMillis;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -80,19 +82,32 @@ impl RedirectRandom {
 }
 
 /// Per-login choices (the JS `loginWithRedirect` argument).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct AuthorizeParams {
     /// The redirect URI (RFC 6749 §3.1.2); default: the profile's.
-    #[serde(default)]
     pub redirect_uri: Option<String>,
     /// The scope (RFC 6749 §3.3); default: the profile's.
-    #[serde(default)]
     pub scope: Option<String>,
     /// Extra authorization request parameters, e.g. `prompt`, `login_hint`
     /// (OpenID Connect Core §3.1.2.1).
-    #[serde(default)]
     pub extra_params: BTreeMap<String, String>,
+}
+
+impl AuthorizeParams {
+    /// Reads `{ redirectUri?, scope?, extraParams? }`.
+    pub fn from_value(value: &Value) -> Result<Self, Error> {
+        let m = Members::of(
+            value,
+            "params",
+            "",
+            &["redirectUri", "scope", "extraParams"],
+        )?;
+        Ok(Self {
+            redirect_uri: m.string("redirectUri")?,
+            scope: m.string("scope")?,
+            extra_params: m.strings("extraParams")?,
+        })
+    }
 }
 
 /// What a login waits for while the browser is away. Stored as JSON

@@ -7,8 +7,10 @@
 
 use super::config::{ClientAuth, JsonProfile, OAuth2Profile};
 use super::error::Error;
+use super::members::Members;
 use super::secret::{AccessToken, CodeVerifier, Password, RefreshToken};
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
@@ -78,8 +80,7 @@ impl fmt::Debug for HttpRequest {
 }
 
 /// The credentials a login presents.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(untagged, rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub enum Credentials {
     /// Resource owner password (RFC 6749 §4.3) or a custom JSON login.
     Password {
@@ -90,7 +91,6 @@ pub enum Credentials {
     },
     /// An authorization code with its PKCE verifier (RFC 6749 §4.1.3,
     /// RFC 7636 §4.5).
-    #[serde(rename_all = "camelCase")]
     AuthorizationCode {
         /// The code from the redirect.
         code: String,
@@ -101,6 +101,45 @@ pub enum Credentials {
     },
     /// The client's own credentials (RFC 6749 §4.4); an empty JS object.
     ClientCredentials {},
+}
+
+impl Credentials {
+    /// Reads `{ username, password }`, `{ code, codeVerifier, redirectUri }`
+    /// or `{}` (client credentials), and nothing else.
+    pub fn from_value(value: &Value) -> Result<Self, Error> {
+        let m = Members::of(
+            value,
+            "credentials",
+            "",
+            &[
+                "username",
+                "password",
+                "code",
+                "codeVerifier",
+                "redirectUri",
+            ],
+        )?;
+        let present = |names: &[&str]| names.iter().all(|n| m.get(n).is_some());
+        if present(&["username", "password"]) && !present(&["code"]) {
+            Ok(Self::Password {
+                username: m.required("username")?,
+                password: Password::new(m.required("password")?),
+            })
+        } else if present(&["code", "codeVerifier", "redirectUri"]) && !present(&["username"]) {
+            Ok(Self::AuthorizationCode {
+                code: m.required("code")?,
+                code_verifier: CodeVerifier::new(m.required("codeVerifier")?),
+                redirect_uri: m.required("redirectUri")?,
+            })
+        } else if value.as_object().is_some_and(serde_json::Map::is_empty) {
+            Ok(Self::ClientCredentials {})
+        } else {
+            Err(Error::config(
+                "credentials",
+                "must be { username, password }, { code, codeVerifier, redirectUri } or nothing",
+            ))
+        }
+    }
 }
 
 /// Pairs for an `application/x-www-form-urlencoded` body.

@@ -33,14 +33,3 @@ pub(crate) fn config(field: &'static str, reason: &'static str) -> JsValue {
         reason,
     })
 }
-
-/// A configuration error with the deserializer's account of it (which
-/// names the field, its values already scrubbed).
-pub(crate) fn invalid_options(detail: &str) -> JsValue {
-    let err = js_sys::Error::new(&format!("\"options\" are invalid: {detail}"));
-    err.set_name("TokenKeeperError");
-    let v: JsValue = err.into();
-    set(&v, "code", &JsValue::from_str("AUTH_CONFIG"));
-    set(&v, "transient", &JsValue::FALSE);
-    v
-}

@@ -198,12 +198,9 @@ impl Shared {
         let creds = if value.is_undefined() || value.is_null() {
             Credentials::ClientCredentials {}
         } else {
-            from_js(&value).map_err(|_| {
-                error::config(
-                    "credentials",
-                    "must be { username, password }, { code, codeVerifier, redirectUri } or nothing",
-                )
-            })?
+            let value =
+                from_js(&value).ok_or_else(|| error::config("credentials", "must be an object"))?;
+            Credentials::from_value(&value).map_err(|e| error::to_js(&e))?
         };
         let oauth_password = matches!(creds, Credentials::Password { .. })
             && matches!(self.driver.config().profile, Profile::OAuth2(_));

@@ -44,8 +44,9 @@ pub(crate) fn read(
     for key in ["profile", "refresh", "allowInsecureHttp"] {
         set(&fields, key, &get(options, key));
     }
-    let config: Config = from_js(&fields)
-        .map_err(|e| error::invalid_options(&scrub(&e, &string_values(options, 4))))?;
+    let value = from_js(&fields)
+        .ok_or_else(|| error::config("options", "must be a JSON-compatible object"))?;
+    let config = Config::from_value(&value).map_err(|e| error::to_js(&e))?;
     let allow_confidential = bool_option(options, "allowConfidentialInBrowser")?.unwrap_or(false);
     if in_page() && has_client_secret(&config) {
         if !allow_confidential {
@@ -137,49 +138,6 @@ fn console_warn(msg: &str) {
 
 fn has_client_secret(config: &Config) -> bool {
     matches!(&config.profile, Profile::OAuth2(p) if p.client_secret.is_some())
-}
-
-/// Removes what a deserializer message quotes of the caller's values: every
-/// double-quoted part (serde quotes an offending value that way), and every
-/// backtick-quoted part that is one of the option values (serde's
-/// ``unknown variant `…` ``). Field names stay: they say what is wrong. The
-/// value may be a secret put in the wrong field.
-fn scrub(msg: &str, values: &[String]) -> String {
-    let mut out = String::with_capacity(msg.len());
-    let mut rest = msg;
-    while let Some(i) = rest.find(['"', '`']) {
-        let quote = rest[i..].chars().next().unwrap_or('"');
-        out.push_str(&rest[..=i]);
-        let after = &rest[i + 1..];
-        let Some(end) = after.find(quote) else {
-            out.push('…');
-            return out;
-        };
-        let inner = &after[..end];
-        if quote == '"' || values.iter().any(|v| v == inner) {
-            out.push('…');
-        } else {
-            out.push_str(inner);
-        }
-        out.push(quote);
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Every string in `value`, walking plain objects and arrays `depth` deep.
-fn string_values(value: &JsValue, depth: u8) -> Vec<String> {
-    if let Some(s) = value.as_string() {
-        return vec![s];
-    }
-    if depth == 0 || !value.is_object() || value.is_function() {
-        return Vec::new();
-    }
-    js_sys::Object::values(value.unchecked_ref())
-        .iter()
-        .flat_map(|v| string_values(&v, depth - 1))
-        .collect()
 }
 
 fn function_option(

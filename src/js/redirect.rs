@@ -69,15 +69,12 @@ impl KeeperCore {
         params: JsValue,
         fallback_redirect_uri: Option<String>,
     ) -> Result<JsValue, JsValue> {
-        let params: AuthorizeParams = if params.is_undefined() || params.is_null() {
+        let params = if params.is_undefined() || params.is_null() {
             AuthorizeParams::default()
         } else {
-            from_js(&params).map_err(|_| {
-                error::config(
-                    "params",
-                    "must be { redirectUri?, scope?, extraParams? } with string values",
-                )
-            })?
+            let value =
+                from_js(&params).ok_or_else(|| error::config("params", "must be an object"))?;
+            AuthorizeParams::from_value(&value).map_err(|e| error::to_js(&e))?
         };
         let mut bytes = [0u8; 64];
         WebRandom::default().fill(&mut bytes);

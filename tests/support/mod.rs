@@ -36,7 +36,7 @@ pub fn fixture(name: &str) -> String {
 }
 
 pub fn config(v: Value) -> Config {
-    serde_json::from_value(v).unwrap()
+    Config::from_value(&v).unwrap()
 }
 
 /// Seed 000: LGDXRobot Cloud (custom JSON, X-API-Key, single-use RT).
