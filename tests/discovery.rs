@@ -140,12 +140,10 @@ fn accepts_and_reads_endpoints() {
         Some("https://as.example/realms/tk/certs")
     );
     assert_eq!(m.end_session_endpoint, None);
-    let v = serde_json::to_value(&m).unwrap();
     assert_eq!(
-        v["revocation_endpoint"],
-        "https://as.example/realms/tk/revoke"
+        m.revocation_endpoint.as_deref(),
+        Some("https://as.example/realms/tk/revoke")
     );
-    assert!(v.get("end_session_endpoint").is_none());
     // Only token_endpoint is required.
     let minimal = json!({"issuer": ISSUER, "token_endpoint": "https://as.example/t"});
     let m = parse(&minimal, false).unwrap();

@@ -25,7 +25,6 @@ use super::error::Error;
 use super::request::HttpRequest;
 use super::response::{HttpResponse, error_response, json_object};
 use super::time::UnixMillis;
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// The path OpenID Connect Discovery §4.1 appends to the issuer.
@@ -33,26 +32,21 @@ pub const WELL_KNOWN_PATH: &str = "/.well-known/openid-configuration";
 
 /// Validated authorization server metadata (RFC 8414 §2, OpenID Connect
 /// Discovery §3). Serialises with the metadata member names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderMetadata {
     /// `issuer`: equal to the expected issuer.
     pub issuer: String,
     /// `token_endpoint` (RFC 6749 §3.2).
     pub token_endpoint: String,
     /// `authorization_endpoint` (RFC 6749 §3.1).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization_endpoint: Option<String>,
     /// `revocation_endpoint` (RFC 7009 §2, RFC 8414 §2).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation_endpoint: Option<String>,
     /// `jwks_uri` (RFC 8414 §2): the issuer's signing keys.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
     /// `userinfo_endpoint` (OpenID Connect Core §5.3).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<String>,
     /// `end_session_endpoint` (OpenID Connect RP-Initiated Logout §2.1).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_session_endpoint: Option<String>,
 }
 

@@ -1,6 +1,7 @@
 //! Typed members of a JSON object, read by hand instead of by a derived
-//! deserializer: the module links one JSON parser (serde_json's `Value`)
-//! and no per-type visitors (see docs/size.md).
+//! deserializer (and written through `Value` instead of a derived
+//! serializer): the module links one JSON parser and printer (serde_json's
+//! `Value`) and no per-type visitors (see docs/size.md).
 //!
 //! Every error is [`Error::Config`] naming the member as the options spell
 //! it (`tokenUrl`, `refresh.minLeadMs`) and never quoting its value, which
@@ -112,6 +113,11 @@ impl<'a> Members<'a> {
             .map(|(k, v)| Ok((k.clone(), v.as_str().ok_or_else(wrong)?.to_owned())))
             .collect()
     }
+}
+
+/// `value` as JSON, or `null` when absent.
+pub(crate) fn or_null<T: Into<Value>>(value: Option<T>) -> Value {
+    value.map_or(Value::Null, Into::into)
 }
 
 #[cfg(test)]

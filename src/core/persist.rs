@@ -9,10 +9,11 @@
 use super::claims;
 use super::config::Profile;
 use super::error::Error;
+use super::members::or_null;
 use super::secret::{AccessToken, IdToken, RefreshToken};
 use super::time::UnixMillis;
 use super::tokens::{Renewal, TokenSet};
-use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::fmt;
 
 /// The version this build writes and reads.
@@ -47,13 +48,6 @@ impl fmt::Debug for StoredSession {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-enum StoredRenewal {
-    RefreshToken,
-    ClientCredentials,
-}
-
 /// Whom a stored session belongs to. Not secret: URLs and a client id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Owner<'a> {
@@ -81,92 +75,101 @@ impl<'a> Owner<'a> {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct V1 {
-    v: u32,
-    endpoint: String,
-    #[serde(default)]
-    client_id: Option<String>,
-    access_token: String,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    #[serde(default)]
-    id_token: Option<String>,
-    #[serde(default)]
-    scope: Option<String>,
-    issued_at: u64,
-    #[serde(default)]
-    expires_at: Option<u64>,
-    #[serde(default)]
-    refresh_expires_at: Option<u64>,
-    renewal: StoredRenewal,
-}
-
-#[derive(Deserialize)]
-struct Version {
-    v: u32,
-}
-
 /// Serialises a token set with its owner.
 #[must_use]
 pub fn save(t: &TokenSet, owner: Owner<'_>) -> StoredSession {
-    let v1 = V1 {
-        v: VERSION,
-        endpoint: owner.endpoint.to_owned(),
-        client_id: owner.client_id.map(str::to_owned),
-        access_token: t.access_token.secret().to_owned(),
-        refresh_token: t.refresh_token.as_ref().map(|r| r.secret().to_owned()),
-        id_token: t.id_token.as_ref().map(|r| r.secret().to_owned()),
-        scope: t.scope.clone(),
-        issued_at: t.issued_at.0,
-        expires_at: t.expires_at.map(|e| e.0),
-        refresh_expires_at: t.refresh_expires_at.map(|e| e.0),
-        renewal: match t.renewal {
-            Renewal::RefreshToken => StoredRenewal::RefreshToken,
-            Renewal::ClientCredentials => StoredRenewal::ClientCredentials,
-        },
+    let mut m = Map::new();
+    m.insert("v".into(), VERSION.into());
+    m.insert("endpoint".into(), owner.endpoint.into());
+    m.insert("clientId".into(), or_null(owner.client_id));
+    m.insert("accessToken".into(), t.access_token.secret().into());
+    m.insert(
+        "refreshToken".into(),
+        or_null(t.refresh_token.as_ref().map(RefreshToken::secret)),
+    );
+    m.insert(
+        "idToken".into(),
+        or_null(t.id_token.as_ref().map(IdToken::secret)),
+    );
+    m.insert("scope".into(), or_null(t.scope.as_deref()));
+    m.insert("issuedAt".into(), t.issued_at.0.into());
+    m.insert("expiresAt".into(), or_null(t.expires_at.map(|e| e.0)));
+    m.insert(
+        "refreshExpiresAt".into(),
+        or_null(t.refresh_expires_at.map(|e| e.0)),
+    );
+    let renewal = match t.renewal {
+        Renewal::RefreshToken => "refreshToken",
+        Renewal::ClientCredentials => "clientCredentials",
     };
-    // Serialising plain strings and numbers cannot fail.
-    StoredSession(serde_json::to_string(&v1).unwrap_or_default())
+    m.insert("renewal".into(), renewal.into());
+    StoredSession(Value::Object(m).to_string())
 }
 
-/// Reads a stored session back, if `owner` wrote it.
+/// Reads a stored session back, if `owner` wrote it. Members it does not
+/// know are ignored.
 pub fn load(text: &str, owner: Owner<'_>) -> Result<TokenSet, Error> {
-    let version = serde_json::from_str::<Version>(text).map_err(|_| Error::StoredFormat {
-        reason: "is not a versioned JSON object",
-    })?;
-    if version.v != VERSION {
+    let value = serde_json::from_str::<Value>(text).ok();
+    let Some(m) = value.as_ref().and_then(Value::as_object) else {
         return Err(Error::StoredFormat {
-            reason: "has an unknown version",
+            reason: "is not a versioned JSON object",
         });
+    };
+    match m.get("v").map(Value::as_u64) {
+        Some(Some(v)) if v == u64::from(VERSION) => {}
+        Some(_) => {
+            return Err(Error::StoredFormat {
+                reason: "has an unknown version",
+            });
+        }
+        None => {
+            return Err(Error::StoredFormat {
+                reason: "is not a versioned JSON object",
+            });
+        }
     }
-    let v1 = serde_json::from_str::<V1>(text).map_err(|_| Error::StoredFormat {
+    let mistyped = || Error::StoredFormat {
         reason: "has missing or mistyped members",
-    })?;
-    if v1.endpoint != owner.endpoint || v1.client_id.as_deref() != owner.client_id {
+    };
+    // A member that is absent or null is `None`; one of another type is an
+    // error.
+    let string = |name: &str| match m.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(mistyped()),
+    };
+    let number = |name: &str| match m.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_u64().map(Some).ok_or_else(mistyped),
+    };
+    let access_token = string("accessToken")?.ok_or_else(mistyped)?;
+    let refresh_token = string("refreshToken")?;
+    let issued_at = number("issuedAt")?.ok_or_else(mistyped)?;
+    let renewal = match string("renewal")? {
+        Some("refreshToken") => Renewal::RefreshToken,
+        Some("clientCredentials") => Renewal::ClientCredentials,
+        _ => return Err(mistyped()),
+    };
+    if string("endpoint")? != Some(owner.endpoint) || string("clientId")? != owner.client_id {
         return Err(Error::StoredFormat {
             reason: "belongs to another token endpoint or client",
         });
     }
     let token_ok = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic());
-    if !token_ok(&v1.access_token) || !v1.refresh_token.as_deref().is_none_or(token_ok) {
+    if !token_ok(access_token) || !refresh_token.is_none_or(token_ok) {
         return Err(Error::StoredFormat {
             reason: "holds a malformed token",
         });
     }
     Ok(TokenSet {
-        claims: claims::peek(&v1.access_token).map(|c| c.claims),
-        access_token: AccessToken::new(v1.access_token),
-        refresh_token: v1.refresh_token.map(RefreshToken::new),
-        id_token: v1.id_token.map(IdToken::new),
-        scope: v1.scope,
-        issued_at: UnixMillis(v1.issued_at),
-        expires_at: v1.expires_at.map(UnixMillis),
-        refresh_expires_at: v1.refresh_expires_at.map(UnixMillis),
-        renewal: match v1.renewal {
-            StoredRenewal::RefreshToken => Renewal::RefreshToken,
-            StoredRenewal::ClientCredentials => Renewal::ClientCredentials,
-        },
+        claims: claims::peek(access_token).map(|c| c.claims),
+        access_token: AccessToken::new(access_token),
+        refresh_token: refresh_token.map(RefreshToken::new),
+        id_token: string("idToken")?.map(IdToken::new),
+        scope: string("scope")?.map(str::to_owned),
+        issued_at: UnixMillis(issued_at),
+        expires_at: number("expiresAt")?.map(UnixMillis),
+        refresh_expires_at: number("refreshExpiresAt")?.map(UnixMillis),
+        renewal,
     })
 }

@@ -26,8 +26,7 @@ use super::members::Members;
 use super::request::{self, Credentials, Pkce};
 use super::secret::CodeVerifier;
 use super::time::UnixMillis;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -113,10 +112,8 @@ impl AuthorizeParams {
 /// What a login waits for while the browser is away. Stored as JSON
 /// (`{"v":1,…}`) between the two steps; `Debug` shows the redirect URI
 /// only, since `state`, `nonce` and the verifier must stay private.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone)]
 pub struct PendingLogin {
-    v: u8,
     /// The `state` sent.
     pub state: String,
     /// The `nonce` sent.
@@ -143,16 +140,39 @@ impl PendingLogin {
     /// The stored form.
     #[must_use]
     pub fn to_stored(&self) -> String {
-        // Serialising plain strings and numbers cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+        let mut m = Map::new();
+        m.insert("v".into(), 1.into());
+        m.insert("state".into(), self.state.as_str().into());
+        m.insert("nonce".into(), self.nonce.as_str().into());
+        m.insert("codeVerifier".into(), self.code_verifier.as_str().into());
+        m.insert("redirectUri".into(), self.redirect_uri.as_str().into());
+        m.insert("createdAt".into(), self.created_at.into());
+        Value::Object(m).to_string()
     }
 
     /// Reads the stored form; anything else is [`Error::NoPendingLogin`].
     pub fn from_stored(text: &str) -> Result<Self, Error> {
-        serde_json::from_str::<Self>(text)
-            .ok()
-            .filter(|p| p.v == 1)
-            .ok_or(Error::NoPendingLogin)
+        let value = serde_json::from_str::<Value>(text).map_err(|_| Error::NoPendingLogin)?;
+        let string = |name: &str| {
+            value
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or(Error::NoPendingLogin)
+        };
+        if value.get("v").and_then(Value::as_u64) != Some(1) {
+            return Err(Error::NoPendingLogin);
+        }
+        Ok(Self {
+            state: string("state")?,
+            nonce: string("nonce")?,
+            code_verifier: string("codeVerifier")?,
+            redirect_uri: string("redirectUri")?,
+            created_at: value
+                .get("createdAt")
+                .and_then(Value::as_u64)
+                .ok_or(Error::NoPendingLogin)?,
+        })
     }
 }
 
@@ -232,7 +252,6 @@ pub fn begin(
     Ok(AuthorizationRequest {
         url,
         pending: PendingLogin {
-            v: 1,
             state,
             nonce,
             code_verifier: pkce.verifier.secret().to_owned(),

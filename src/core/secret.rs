@@ -5,14 +5,12 @@
 //! never compared in variable time by accident. The raw value is reached only
 //! through `secret()`, which request building and persistence call.
 
-use serde::Deserialize;
 use std::fmt;
 
 macro_rules! secret_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Deserialize)]
-        #[serde(transparent)]
+        #[derive(Clone)]
         pub struct $name(String);
 
         impl $name {

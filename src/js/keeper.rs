@@ -146,8 +146,7 @@ impl KeeperCore {
     /// becomes an own property, where setting it on an object would replace
     /// the object's prototype.
     pub fn state(&self) -> Result<JsValue, JsValue> {
-        let text =
-            serde_json::to_string(&self.shared.driver.state()).map_err(|_| JsValue::UNDEFINED)?;
+        let text = self.shared.driver.state().to_json();
         js_sys::JSON::parse(&text)
     }
 

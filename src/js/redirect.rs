@@ -17,7 +17,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -331,9 +330,6 @@ async fn verify_signature(token: &UnverifiedIdToken, key: Map<String, Value>) ->
 
 /// A JSON value as a plain JS value, through JSON text and `JSON.parse`, so
 /// a key named `__proto__` becomes an own property instead of a prototype.
-fn to_js_value<T: Serialize>(value: &T) -> JsValue {
-    serde_json::to_string(value)
-        .ok()
-        .and_then(|text| js_sys::JSON::parse(&text).ok())
-        .unwrap_or(JsValue::NULL)
+fn to_js_value(value: &Value) -> JsValue {
+    js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
 }
