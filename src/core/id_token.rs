@@ -382,10 +382,14 @@ pub fn select_key(
         "OKP" => &["kty", "crv", "x"],
         _ => &["kty", "n", "e"],
     };
-    Ok(members
-        .iter()
-        .filter_map(|m| key.get(*m).map(|v| ((*m).to_owned(), v.clone())))
-        .collect())
+    // Inserted one by one: collecting into a map would link a sort.
+    let mut public = Map::new();
+    for m in members {
+        if let Some(v) = key.get(*m) {
+            public.insert((*m).to_owned(), v.clone());
+        }
+    }
+    Ok(public)
 }
 
 fn usable(key: &Map<String, Value>, alg: JwsAlg, kid: Option<&str>) -> bool {

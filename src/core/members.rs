@@ -107,11 +107,12 @@ impl<'a> Members<'a> {
             return Ok(BTreeMap::new());
         };
         let wrong = || Error::config(self.path(name), "must be an object of strings");
-        v.as_object()
-            .ok_or_else(wrong)?
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), v.as_str().ok_or_else(wrong)?.to_owned())))
-            .collect()
+        // Inserted one by one: collecting into a map would link a sort.
+        let mut out = BTreeMap::new();
+        for (k, v) in v.as_object().ok_or_else(wrong)? {
+            out.insert(k.clone(), v.as_str().ok_or_else(wrong)?.to_owned());
+        }
+        Ok(out)
     }
 }
 
