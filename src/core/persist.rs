@@ -109,7 +109,9 @@ pub fn save(t: &TokenSet, owner: Owner<'_>) -> StoredSession {
 /// Reads a stored session back, if `owner` wrote it. Members it does not
 /// know are ignored.
 pub fn load(text: &str, owner: Owner<'_>) -> Result<TokenSet, Error> {
-    let value = serde_json::from_str::<Value>(text).ok();
+    // from_slice, not from_str: one parser instance in the module, shared
+    // with the token responses and jwt-compact.
+    let value = serde_json::from_slice::<Value>(text.as_bytes()).ok();
     let Some(m) = value.as_ref().and_then(Value::as_object) else {
         return Err(Error::StoredFormat {
             reason: "is not a versioned JSON object",

@@ -152,7 +152,8 @@ impl PendingLogin {
 
     /// Reads the stored form; anything else is [`Error::NoPendingLogin`].
     pub fn from_stored(text: &str) -> Result<Self, Error> {
-        let value = serde_json::from_str::<Value>(text).map_err(|_| Error::NoPendingLogin)?;
+        let value =
+            serde_json::from_slice::<Value>(text.as_bytes()).map_err(|_| Error::NoPendingLogin)?;
         let string = |name: &str| {
             value
                 .get(name)

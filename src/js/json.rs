@@ -9,5 +9,5 @@ use wasm_bindgen::prelude::*;
 /// out, as `JSON.stringify` does) as JSON; `None` when it has no JSON form.
 pub(crate) fn from_js(value: &JsValue) -> Option<Value> {
     let text = js_sys::JSON::stringify(value).ok()?.as_string()?;
-    serde_json::from_str(&text).ok()
+    serde_json::from_slice(text.as_bytes()).ok()
 }
