@@ -98,24 +98,33 @@ impl Drop for Lease {
     }
 }
 
-/// The lease under `key`: its owner and expiry, if it is well-formed.
-fn read_lease(storage: &JsValue, key: &str) -> Option<(String, f64)> {
+/// The lease under `key`: its owner and expiry (epoch ms), if it is
+/// well-formed.
+fn read_lease(storage: &JsValue, key: &str) -> Option<(String, u64)> {
     let text = call(storage, "getItem", &[JsValue::from_str(key)])?.as_string()?;
     let (owner, expiry) = text.split_once(' ')?;
     Some((owner.to_owned(), expiry.parse().ok()?))
 }
 
+/// `Date.now()` in whole milliseconds: leases are written and compared as
+/// integers, so no float is parsed or printed.
+fn now_ms() -> u64 {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let now = js_sys::Date::now() as u64;
+    now
+}
+
 /// The owner of an unexpired lease under `key`.
 fn lease_owner(storage: &JsValue, key: &str) -> Option<String> {
     read_lease(storage, key)
-        .filter(|(_, expiry)| *expiry > js_sys::Date::now())
+        .filter(|(_, expiry)| *expiry > now_ms())
         .map(|(owner, _)| owner)
 }
 
 /// Writes `owner`'s lease, valid for [`LEASE_TTL_MS`]; false when the
 /// storage refuses.
 fn write_lease(storage: &JsValue, key: &str, owner: &str) -> bool {
-    let text = format!("{owner} {}", js_sys::Date::now() + f64::from(LEASE_TTL_MS));
+    let text = format!("{owner} {}", now_ms() + u64::from(LEASE_TTL_MS));
     call(storage, "setItem", &[key.into(), text.into()]).is_some()
 }
 
