@@ -341,8 +341,9 @@ pub fn parse_jwks_response(
     if resp.status != 200 {
         return Err(error_response(resp, now));
     }
-    let mut map = json_object(resp, true)?;
-    match map.remove("keys") {
+    let map = json_object(resp, true)?;
+    // Taken by value without `BTreeMap::remove`, which nothing else links.
+    match map.into_iter().find_map(|(k, v)| (k == "keys").then_some(v)) {
         Some(Value::Array(keys)) => Ok(keys
             .into_iter()
             .filter_map(|k| match k {
