@@ -233,8 +233,9 @@ function markdown(r) {
     const l = r.request.loopback;
     L.push(
       `Over loopback: the devserver's TNCO-style \`/tnco/oauth/token\` (debug build, its own process), Node's fetch, ` +
-        `sequential requests; ${l.requestsPerClient} per client in ${m.quick ? 3 : 5} interleaved rounds after 100 warm-up ` +
-        'requests each; the median of the round medians, p99 over all requests.',
+        `sequential requests, ${l.requestsPerClient} per client after 100 warm-up requests each, interleaved request by ` +
+        'request (one of each client in turn, the order alternating) so that the load of the shared machine weighs on all ' +
+        'alike; median and p99 per client.',
       '',
     );
     table(
