@@ -343,7 +343,10 @@ pub fn parse_jwks_response(
     }
     let map = json_object(resp, true)?;
     // Taken by value without `BTreeMap::remove`, which nothing else links.
-    match map.into_iter().find_map(|(k, v)| (k == "keys").then_some(v)) {
+    match map
+        .into_iter()
+        .find_map(|(k, v)| (k == "keys").then_some(v))
+    {
         Some(Value::Array(keys)) => Ok(keys
             .into_iter()
             .filter_map(|k| match k {

@@ -1,7 +1,6 @@
 //! Typed members of a JSON object, read by hand instead of by a derived
-//! deserializer (and written through `Value` instead of a derived
-//! serializer): the module links one JSON parser and printer (serde_json's
-//! `Value`) and no per-type visitors (see docs/size.md).
+//! deserializer: the module links one JSON parser (serde_json's `Value`)
+//! and no per-type visitors (see docs/size.md).
 //!
 //! Every error is [`Error::Config`] naming the member as the options spell
 //! it (`tokenUrl`, `refresh.minLeadMs`) and never quoting its value, which
@@ -114,11 +113,6 @@ impl<'a> Members<'a> {
         }
         Ok(out)
     }
-}
-
-/// `value` as JSON, or `null` when absent.
-pub(crate) fn or_null<T: Into<Value>>(value: Option<T>) -> Value {
-    value.map_or(Value::Null, Into::into)
 }
 
 #[cfg(test)]

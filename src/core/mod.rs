@@ -13,6 +13,7 @@ pub mod error;
 pub mod expiry;
 pub mod httpdate;
 pub mod id_token;
+pub mod json_text;
 mod members;
 pub mod persist;
 pub mod redirect;

@@ -9,11 +9,11 @@
 use super::claims;
 use super::config::Profile;
 use super::error::Error;
-use super::members::or_null;
+use super::json_text::ObjectText;
 use super::secret::{AccessToken, IdToken, RefreshToken};
 use super::time::UnixMillis;
 use super::tokens::{Renewal, TokenSet};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt;
 
 /// The version this build writes and reads.
@@ -78,32 +78,27 @@ impl<'a> Owner<'a> {
 /// Serialises a token set with its owner.
 #[must_use]
 pub fn save(t: &TokenSet, owner: Owner<'_>) -> StoredSession {
-    let mut m = Map::new();
-    m.insert("v".into(), VERSION.into());
-    m.insert("endpoint".into(), owner.endpoint.into());
-    m.insert("clientId".into(), or_null(owner.client_id));
-    m.insert("accessToken".into(), t.access_token.secret().into());
-    m.insert(
-        "refreshToken".into(),
-        or_null(t.refresh_token.as_ref().map(RefreshToken::secret)),
-    );
-    m.insert(
-        "idToken".into(),
-        or_null(t.id_token.as_ref().map(IdToken::secret)),
-    );
-    m.insert("scope".into(), or_null(t.scope.as_deref()));
-    m.insert("issuedAt".into(), t.issued_at.0.into());
-    m.insert("expiresAt".into(), or_null(t.expires_at.map(|e| e.0)));
-    m.insert(
-        "refreshExpiresAt".into(),
-        or_null(t.refresh_expires_at.map(|e| e.0)),
-    );
     let renewal = match t.renewal {
         Renewal::RefreshToken => "refreshToken",
         Renewal::ClientCredentials => "clientCredentials",
     };
-    m.insert("renewal".into(), renewal.into());
-    StoredSession(Value::Object(m).to_string())
+    let text = ObjectText::new()
+        .number("v", Some(u64::from(VERSION)))
+        .string("endpoint", owner.endpoint)
+        .opt_string("clientId", owner.client_id)
+        .string("accessToken", t.access_token.secret())
+        .opt_string(
+            "refreshToken",
+            t.refresh_token.as_ref().map(RefreshToken::secret),
+        )
+        .opt_string("idToken", t.id_token.as_ref().map(IdToken::secret))
+        .opt_string("scope", t.scope.as_deref())
+        .number("issuedAt", Some(t.issued_at.0))
+        .number("expiresAt", t.expires_at.map(|e| e.0))
+        .number("refreshExpiresAt", t.refresh_expires_at.map(|e| e.0))
+        .string("renewal", renewal)
+        .finish();
+    StoredSession(text)
 }
 
 /// Reads a stored session back, if `owner` wrote it. Members it does not

@@ -22,11 +22,12 @@
 
 use super::config::{Config, Profile};
 use super::error::{self, Error, MAX_DESCRIPTION_CHARS, MAX_ERROR_CODE_CHARS};
+use super::json_text::ObjectText;
 use super::members::Members;
 use super::request::{self, Credentials, Pkce};
 use super::secret::CodeVerifier;
 use super::time::UnixMillis;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -140,14 +141,14 @@ impl PendingLogin {
     /// The stored form.
     #[must_use]
     pub fn to_stored(&self) -> String {
-        let mut m = Map::new();
-        m.insert("v".into(), 1.into());
-        m.insert("state".into(), self.state.as_str().into());
-        m.insert("nonce".into(), self.nonce.as_str().into());
-        m.insert("codeVerifier".into(), self.code_verifier.as_str().into());
-        m.insert("redirectUri".into(), self.redirect_uri.as_str().into());
-        m.insert("createdAt".into(), self.created_at.into());
-        Value::Object(m).to_string()
+        ObjectText::new()
+            .number("v", Some(1))
+            .string("state", &self.state)
+            .string("nonce", &self.nonce)
+            .string("codeVerifier", &self.code_verifier)
+            .string("redirectUri", &self.redirect_uri)
+            .number("createdAt", Some(self.created_at))
+            .finish()
     }
 
     /// Reads the stored form; anything else is [`Error::NoPendingLogin`].

@@ -7,6 +7,7 @@
 
 use super::config::{ClientAuth, JsonProfile, OAuth2Profile};
 use super::error::Error;
+use super::json_text::ObjectText;
 use super::members::Members;
 use super::secret::{AccessToken, CodeVerifier, Password, RefreshToken};
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
@@ -355,26 +356,13 @@ fn with_static_headers(cfg: &JsonProfile, mut req: HttpRequest) -> HttpRequest {
     req
 }
 
-/// `{"k":"v",…}` in the given order, strings escaped by `serde_json`.
+/// `{"k":"v",…}` in the given order.
 fn json_object(pairs: &[(&str, &str)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64);
-    out.push(b'{');
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        push_json_string(&mut out, k);
-        out.push(b':');
-        push_json_string(&mut out, v);
-    }
-    out.push(b'}');
-    out
-}
-
-fn push_json_string(out: &mut Vec<u8>, s: &str) {
-    // Serialising a &str into a Vec cannot fail; on the impossible error the
-    // output stays a valid prefix and the server rejects it.
-    let _ = serde_json::to_writer(&mut *out, s);
+    pairs
+        .iter()
+        .fold(ObjectText::new(), |o, (k, v)| o.string(k, v))
+        .finish()
+        .into_bytes()
 }
 
 /// A PKCE pair (RFC 7636 §4.1–4.2, method `S256`).

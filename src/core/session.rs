@@ -14,14 +14,14 @@
 use super::config::{Config, Profile};
 use super::error::{EndReason, Error};
 use super::expiry;
-use super::members::or_null;
+use super::json_text::ObjectText;
 use super::persist::{self, Owner, StoredSession};
 use super::request::{self, Credentials, HttpRequest};
 use super::response::{self, HttpResponse, TransportError};
 use super::secret::{AccessToken, RefreshToken};
 use super::time::UnixMillis;
 use super::tokens::{Renewal, Timing, TokenSet};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::VecDeque;
 
 /// Names one request the session asked to send.
@@ -127,16 +127,16 @@ impl Snapshot {
     /// The JSON form the JS `state` getter hands out, camelCase names.
     #[must_use]
     pub fn to_json(&self) -> String {
-        let mut m = Map::new();
-        m.insert("status".into(), self.status.into());
-        m.insert("endedReason".into(), or_null(self.ended_reason));
-        m.insert("busy".into(), self.busy.into());
-        m.insert("expiresAt".into(), or_null(self.expires_at));
-        m.insert("refreshExpiresAt".into(), or_null(self.refresh_expires_at));
-        m.insert("refreshAt".into(), or_null(self.refresh_at));
-        m.insert("scope".into(), or_null(self.scope.as_deref()));
-        m.insert("claims".into(), self.claims.clone().unwrap_or(Value::Null));
-        Value::Object(m).to_string()
+        ObjectText::new()
+            .string("status", self.status)
+            .opt_string("endedReason", self.ended_reason)
+            .bool("busy", self.busy)
+            .number("expiresAt", self.expires_at)
+            .number("refreshExpiresAt", self.refresh_expires_at)
+            .number("refreshAt", self.refresh_at)
+            .opt_string("scope", self.scope.as_deref())
+            .value("claims", self.claims.as_ref())
+            .finish()
     }
 }
 

@@ -28,6 +28,7 @@ use crate::core::config::{OAuth2Profile, Profile};
 use crate::core::discovery;
 use crate::core::error::Error;
 use crate::core::id_token::{self, Expectations, UnverifiedIdToken};
+use crate::core::json_text;
 use crate::core::redirect::{self, AuthorizeParams, PendingLogin, RedirectRandom};
 use crate::core::response::TransportError;
 use crate::core::secret::IdToken;
@@ -331,5 +332,5 @@ async fn verify_signature(token: &UnverifiedIdToken, key: Map<String, Value>) ->
 /// A JSON value as a plain JS value, through JSON text and `JSON.parse`, so
 /// a key named `__proto__` becomes an own property instead of a prototype.
 fn to_js_value(value: &Value) -> JsValue {
-    js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
+    js_sys::JSON::parse(&json_text::to_text(value)).unwrap_or(JsValue::NULL)
 }
