@@ -14,7 +14,6 @@
 //! failure leaves the session as it was and emits `loginfailed`.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use serde_json::{Map, Value};
@@ -52,8 +51,9 @@ struct CachedJwks {
 
 thread_local! {
     /// JWK Sets by `jwks_uri`, shared by every keeper of this module
-    /// instance (public keys only).
-    static JWKS: RefCell<HashMap<String, CachedJwks>> = RefCell::new(HashMap::new());
+    /// instance (public keys only). A page knows an issuer or two: a list,
+    /// not a hash map (which would link a hasher).
+    static JWKS: RefCell<Vec<(String, CachedJwks)>> = const { RefCell::new(Vec::new()) };
 }
 
 #[wasm_bindgen]
@@ -252,9 +252,9 @@ async fn jwks(
     let now = shared.driver.platform_clock().now();
     let cached = JWKS.with(|c| {
         c.borrow()
-            .get(uri)
-            .filter(|j| now.saturating_since(j.fetched_at) < JWKS_MAX_AGE_MS)
-            .map(|j| Rc::clone(&j.keys))
+            .iter()
+            .find(|(u, j)| u == uri && now.saturating_since(j.fetched_at) < JWKS_MAX_AGE_MS)
+            .map(|(_, j)| Rc::clone(&j.keys))
     });
     if let (Some(keys), false) = (cached, force) {
         return Ok((keys, false));
@@ -269,13 +269,15 @@ async fn jwks(
     let now = shared.driver.platform_clock().now();
     let keys = Rc::new(id_token::parse_jwks_response(&resp, now)?);
     JWKS.with(|c| {
-        c.borrow_mut().insert(
+        let mut c = c.borrow_mut();
+        c.retain(|(u, _)| u != uri);
+        c.push((
             uri.to_owned(),
             CachedJwks {
                 fetched_at: now,
                 keys: Rc::clone(&keys),
             },
-        );
+        ));
     });
     Ok((keys, true))
 }

@@ -11,7 +11,6 @@
 //! posts `"changed"` after each of its writes (never the value).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use wasm_bindgen::prelude::*;
 
@@ -37,7 +36,9 @@ pub enum StorageKind {
 pub struct WebStore {
     backend: RefCell<Option<JsValue>>,
     kind: &'static str,
-    memory: RefCell<HashMap<String, String>>,
+    /// Every write, by key. A keeper uses a key or two: a list, not a hash
+    /// map (which would link a hasher).
+    memory: RefCell<Vec<(String, String)>>,
     on_error: Option<js_sys::Function>,
     /// An adapter's BroadcastChannel, opened on first use in a page.
     channel: RefCell<Option<JsValue>>,
@@ -85,7 +86,7 @@ impl WebStore {
         let store = Self {
             backend: RefCell::new(None),
             kind: name,
-            memory: RefCell::new(HashMap::new()),
+            memory: RefCell::new(Vec::new()),
             on_error,
             channel: RefCell::new(None),
         };
@@ -224,14 +225,21 @@ impl TokenStore for WebStore {
             .await
         {
             Some(v) => Ok(v.as_string()),
-            None => Ok(self.memory.borrow().get(key).cloned()),
+            None => Ok(self
+                .memory
+                .borrow()
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())),
         }
     }
 
     async fn set(&self, key: &str, value: &str) -> Result<(), Error> {
-        self.memory
-            .borrow_mut()
-            .insert(key.to_owned(), value.to_owned());
+        {
+            let mut memory = self.memory.borrow_mut();
+            memory.retain(|(k, _)| k != key);
+            memory.push((key.to_owned(), value.to_owned()));
+        }
         let args = [JsValue::from_str(key), JsValue::from_str(value)];
         self.backend_call(self.method("setItem", "set"), &args)
             .await;
@@ -240,7 +248,7 @@ impl TokenStore for WebStore {
     }
 
     async fn delete(&self, key: &str) -> Result<(), Error> {
-        self.memory.borrow_mut().remove(key);
+        self.memory.borrow_mut().retain(|(k, _)| k != key);
         let args = [JsValue::from_str(key)];
         self.backend_call(self.method("removeItem", "delete"), &args)
             .await;
