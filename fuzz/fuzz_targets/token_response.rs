@@ -13,7 +13,9 @@ fn profiles() -> [Config; 2] {
     let oauth =
         r#"{"profile":{"kind":"oauth2","tokenUrl":"https://id.example/token","clientId":"c"}}"#;
     let json = r#"{"profile":{"kind":"json","loginUrl":"https://a.example/login","refreshUrl":"https://a.example/refresh"}}"#;
-    [oauth, json].map(|s| serde_json::from_str(s).expect("fixed config"))
+    [oauth, json].map(|s| {
+        Config::from_value(&serde_json::from_str(s).expect("fixed JSON")).expect("fixed config")
+    })
 }
 
 fuzz_target!(|data: &[u8]| {
