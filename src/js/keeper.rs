@@ -10,6 +10,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
 
 use wasm_bindgen::prelude::*;
@@ -180,8 +181,17 @@ impl KeeperCore {
         F: FnOnce(Rc<Shared>) -> Fut,
         Fut: Future<Output = Result<JsValue, Error>> + 'static,
     {
+        let work = op(Rc::clone(&self.shared));
+        self.promise(Box::pin(work))
+    }
+
+    /// The one promise wrapper of every export: boxing the work keeps a
+    /// single instance of it in the module instead of one per export.
+    fn promise(
+        &self,
+        work: Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>,
+    ) -> js_sys::Promise {
         let shared = Rc::clone(&self.shared);
-        let work = op(Rc::clone(&shared));
         future_to_promise(async move {
             let result = work.await;
             Shared::rearm(&shared);
