@@ -12,6 +12,7 @@ use support::*;
 use tokenkeeper::core::challenge;
 use tokenkeeper::core::config::Config;
 use tokenkeeper::core::error::{EndReason, Error};
+use tokenkeeper::core::persist::Owner;
 use tokenkeeper::core::request::{self, Credentials, Pkce};
 use tokenkeeper::core::response::{self, TransportError};
 use tokenkeeper::core::secret::{AccessToken, ClientSecret, IdToken, Password, RefreshToken};
@@ -1388,6 +1389,18 @@ fn stored_session_of_another_owner_is_refused() {
         let out = drain(&mut s);
         assert!(out.events.is_empty() && out.transmits.is_empty());
     }
+    // By default each owner has its own key, so the clash above needs a
+    // shared `storageKey`.
+    let key = |c: Config| Owner::of(&c.profile).storage_key();
+    assert_eq!(
+        key(keycloak()),
+        "tokenkeeper:https://auth.apiax.io/auth/realms/apiax/protocol/openid-connect/token apiax-api"
+    );
+    assert_eq!(
+        key(lgdx()),
+        "tokenkeeper:https://localhost:5163/Identity/Auth/Refresh"
+    );
+    assert_ne!(key(tnco()), key(identity_manager()));
     // The keeper that wrote it restores it.
     let mut s = Session::new(keycloak()).unwrap();
     s.handle_restored(T0, Some(text)).unwrap();

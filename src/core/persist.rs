@@ -59,6 +59,18 @@ pub struct Owner<'a> {
 }
 
 impl<'a> Owner<'a> {
+    /// The default storage key (and lock name) of this owner's sessions:
+    /// `tokenkeeper:<endpoint>`, plus ` <client id>` for OAuth 2.0, so that
+    /// keepers for different endpoints or clients on one origin neither
+    /// read nor overwrite nor clear each other's sessions.
+    #[must_use]
+    pub fn storage_key(&self) -> String {
+        match self.client_id {
+            Some(id) => format!("tokenkeeper:{} {id}", self.endpoint),
+            None => format!("tokenkeeper:{}", self.endpoint),
+        }
+    }
+
     /// The owner of the sessions a keeper with `profile` writes and reads.
     #[must_use]
     pub fn of(profile: &'a Profile) -> Self {

@@ -72,9 +72,11 @@ export interface TokenKeeperOptions {
   /** Where tokens live. Default `"memory"`. */
   storage?: 'memory' | 'session' | 'local' | StorageAdapter;
   /**
-   * Storage key and cross-tab lock name. Default `"tokenkeeper"`. A stored
-   * session is restored only by a keeper for the same token endpoint and
-   * client; give each client on an origin its own key.
+   * Storage key and cross-tab lock name. Default: `"tokenkeeper:"` and the
+   * token endpoint (the refresh URL for a JSON profile), plus a space and
+   * the client id for OAuth 2.0, so that keepers for different endpoints or
+   * clients keep apart. A stored session is restored only by a keeper for
+   * the same token endpoint and client.
    */
   storageKey?: string;
   /** Origins `keeper.fetch` may send the token to. Default: this page's and the identity provider's. */

@@ -121,12 +121,12 @@ export class TokenKeeper extends EventTarget {
     this.#origins = allowedOrigins(options);
     this.#now = typeof options.now === 'function' ? options.now : Date.now;
     this.#fetch = typeof options.fetch === 'function' ? options.fetch : (...a) => globalThis.fetch(...a);
-    this.#pending = TokenKeeper.#pendingStore(options);
     try {
       this.#core = new KeeperCore(options, (type, detail) => this.#emit(type, detail));
     } catch (e) {
       throw wrap(e);
     }
+    this.#pending = TokenKeeper.#pendingStore(options, `${this.#core.storageKey}.redirect`);
   }
 
   #emit(type, detail) {
@@ -289,8 +289,7 @@ export class TokenKeeper extends EventTarget {
    * The storage adapter when one is given, else `sessionStorage` (one tab,
    * survives the round trip), else this keeper's memory.
    */
-  static #pendingStore(options) {
-    const key = `${typeof options.storageKey === 'string' ? options.storageKey : 'tokenkeeper'}.redirect`;
+  static #pendingStore(options, key) {
     const adapter = options.storage;
     if (adapter !== null && typeof adapter === 'object' && typeof adapter.get === 'function') {
       return { get: () => adapter.get(key), set: (v) => adapter.set(key, v), delete: () => adapter.delete(key) };

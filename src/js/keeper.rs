@@ -151,6 +151,13 @@ impl KeeperCore {
         js_sys::JSON::parse(&text)
     }
 
+    /// The storage key and lock name in use: the `storageKey` option, else
+    /// one derived from the token endpoint and client.
+    #[wasm_bindgen(getter, js_name = storageKey)]
+    pub fn storage_key(&self) -> String {
+        self.shared.driver.storage_key().to_owned()
+    }
+
     /// Until when (epoch ms) the held token may be handed out without
     /// asking the core again; 0 when it must ask.
     #[wasm_bindgen(js_name = freshUntil)]

@@ -5,6 +5,7 @@ use wasm_bindgen::prelude::*;
 use super::error;
 use super::json::from_js;
 use crate::core::config::{Config, Profile};
+use crate::core::persist::Owner;
 use crate::driver::DriverOptions;
 use crate::platform::web::{
     FetchHttp, StorageKind, TimerSleeper, WebClock, WebLock, WebPlatform, WebRandom, WebStore, get,
@@ -97,10 +98,12 @@ pub(crate) fn read(
         lock: WebLock::new(shared),
         random: WebRandom::default(),
     };
-    let mut driver = DriverOptions::default();
-    if let Some(key) = get(options, "storageKey").as_string() {
-        driver.storage_key = key;
-    }
+    let mut driver = DriverOptions {
+        storage_key: get(options, "storageKey")
+            .as_string()
+            .unwrap_or_else(|| Owner::of(&config.profile).storage_key()),
+        ..DriverOptions::default()
+    };
     if let Some(ms) = u32_option(options, "lockTimeoutMs")? {
         driver.lock_timeout_ms = ms;
     }

@@ -99,8 +99,10 @@ test('the code flow logs in with a verified id_token', async () => {
   const keeper = await TokenKeeper.discover({ profile: profile(), storage, autoRefresh: false });
   const seen = events(keeper, 'login', 'loginfailed');
   const url = await keeper.loginWithRedirect({ extraParams: { ui_locales: 'en' } });
-  assert.ok(storage.map.has('tokenkeeper.redirect'), 'the pending login is stored');
-  const pending = JSON.parse(storage.map.get('tokenkeeper.redirect'));
+  // The default key names the token endpoint and the client.
+  const key = `tokenkeeper:${issuer()}/protocol/openid-connect/token tokenkeeper-demo`;
+  assert.ok(storage.map.has(`${key}.redirect`), 'the pending login is stored');
+  const pending = JSON.parse(storage.map.get(`${key}.redirect`));
   const sent = new URL(url).searchParams;
   assert.equal(sent.get('state'), pending.state);
   assert.equal(sent.get('ui_locales'), 'en');
@@ -118,8 +120,8 @@ test('the code flow logs in with a verified id_token', async () => {
   assert.equal(keeper.state.status, 'active');
   assert.match(await keeper.accessToken(), /^ey/);
   assert.deepEqual(seen.map(([t]) => t), ['login']);
-  assert.ok(!storage.map.has('tokenkeeper.redirect'), 'the pending login is cleared');
-  assert.ok(storage.map.has('tokenkeeper'), 'the session is stored');
+  assert.ok(!storage.map.has(`${key}.redirect`), 'the pending login is cleared');
+  assert.ok(storage.map.has(key), 'the session is stored');
 
   // The same callback again: nothing is pending any more.
   await assert.rejects(keeper.handleRedirect(back), { code: 'AUTH_NO_PENDING_LOGIN' });

@@ -183,7 +183,7 @@ test('restore: a second keeper on the same storage adapter adopts the session', 
   b.close();
 });
 
-test('restore refuses a session stored by a keeper for another endpoint or client, and sends nothing', async () => {
+test('restore refuses a session stored under a shared key by a keeper for another endpoint or client, and sends nothing', async () => {
   await server.reset();
   const map = new Map();
   const storage = {
@@ -191,11 +191,11 @@ test('restore refuses a session stored by a keeper for another endpoint or clien
     set: async (k, v) => void map.set(k, v),
     delete: async (k) => void map.delete(k),
   };
-  const a = keeper('lgdx', { storage });
+  const a = keeper('lgdx', { storage, storageKey: 'shared' });
   await a.login(seed.user);
   const stored = [...map.entries()];
   for (const other of ['tnco', 'identityManager']) {
-    const b = keeper(other, { storage });
+    const b = keeper(other, { storage, storageKey: 'shared' });
     await assert.rejects(b.restore(), (e) => e instanceof TokenKeeperError && e.code === 'AUTH_STORAGE_FORMAT');
     assert.equal(b.state.status, 'loggedOut');
     await assert.rejects(b.accessToken());
@@ -207,6 +207,27 @@ test('restore refuses a session stored by a keeper for another endpoint or clien
   assert.deepEqual([...map.entries()], stored, 'the stored session is untouched');
   assert.equal(await a.accessToken(), await a.accessToken());
   a.close();
+});
+
+test('keepers for different endpoints on one store keep apart by default: neither reads, overwrites nor clears the other', async () => {
+  await server.reset();
+  const map = new Map();
+  const storage = {
+    get: async (k) => map.get(k) ?? null,
+    set: async (k, v) => void map.set(k, v),
+    delete: async (k) => void map.delete(k),
+  };
+  const lgdx = keeper('lgdx', { storage });
+  const tnco = keeper('tnco', { storage });
+  await lgdx.login(seed.user);
+  await tnco.login();
+  assert.equal(map.size, 2, 'one stored session each');
+  await tnco.logout();
+  assert.equal(map.size, 1, "the other's session is still stored");
+  const again = keeper('lgdx', { storage });
+  assert.equal(await again.restore(), true);
+  assert.equal(await again.accessToken(), await lgdx.accessToken());
+  for (const k of [lgdx, tnco, again]) k.close();
 });
 
 test('accessToken({ signal }) stops waiting when the signal aborts; the shared refresh goes on', async () => {
