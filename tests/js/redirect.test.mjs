@@ -3,7 +3,7 @@
 //
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDevserver, loadPackage } from './support/devserver.mjs';
+import { startDevserver, loadPackage, memoryAdapter } from './support/devserver.mjs';
 
 const { TokenKeeper } = await loadPackage();
 
@@ -53,11 +53,6 @@ function events(keeper, ...types) {
   const seen = [];
   for (const t of types) keeper.addEventListener(t, (e) => seen.push([t, e.detail]));
   return seen;
-}
-
-function memoryAdapter() {
-  const map = new Map();
-  return { map, get: async (k) => map.get(k), set: async (k, v) => void map.set(k, v), delete: async (k) => void map.delete(k) };
 }
 
 test('discovery fills the profile from the issuer metadata, through the injected fetch', async () => {

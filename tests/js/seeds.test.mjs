@@ -3,7 +3,7 @@
 // rotation, 401 retry, restore, transient and terminal faults, concurrency.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDevserver, loadPackage, nextEvent, profiles, seed } from './support/devserver.mjs';
+import { startDevserver, loadPackage, memoryAdapter, nextEvent, profiles, seed } from './support/devserver.mjs';
 
 let server;
 let TokenKeeper;
@@ -166,12 +166,8 @@ test('keeper.fetch refuses origins outside the allow-list', async () => {
 });
 
 test('restore: a second keeper on the same storage adapter adopts the session', async () => {
-  const map = new Map();
-  const storage = {
-    get: async (k) => map.get(k) ?? null,
-    set: async (k, v) => void map.set(k, v),
-    delete: async (k) => void map.delete(k),
-  };
+  const storage = memoryAdapter();
+  const { map } = storage;
   const a = keeper('lgdx', { storage });
   await a.login(seed.user);
   const stored = [...map.values()].join();
@@ -185,12 +181,8 @@ test('restore: a second keeper on the same storage adapter adopts the session', 
 
 test('restore refuses a session stored under a shared key by a keeper for another endpoint or client, and sends nothing', async () => {
   await server.reset();
-  const map = new Map();
-  const storage = {
-    get: async (k) => map.get(k) ?? null,
-    set: async (k, v) => void map.set(k, v),
-    delete: async (k) => void map.delete(k),
-  };
+  const storage = memoryAdapter();
+  const { map } = storage;
   const a = keeper('lgdx', { storage, storageKey: 'shared' });
   await a.login(seed.user);
   const stored = [...map.entries()];
@@ -211,12 +203,8 @@ test('restore refuses a session stored under a shared key by a keeper for anothe
 
 test('keepers for different endpoints on one store keep apart by default: neither reads, overwrites nor clears the other', async () => {
   await server.reset();
-  const map = new Map();
-  const storage = {
-    get: async (k) => map.get(k) ?? null,
-    set: async (k, v) => void map.set(k, v),
-    delete: async (k) => void map.delete(k),
-  };
+  const storage = memoryAdapter();
+  const { map } = storage;
   const lgdx = keeper('lgdx', { storage });
   const tnco = keeper('tnco', { storage });
   await lgdx.login(seed.user);

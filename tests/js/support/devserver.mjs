@@ -59,6 +59,17 @@ export async function loadPackage() {
 }
 
 /** Resolves with the next `type` event of `target`, or rejects after `ms`. */
+/** A storage adapter over a `Map`, which the test can inspect (`.map`). */
+export function memoryAdapter() {
+  const map = new Map();
+  return {
+    map,
+    get: async (k) => map.get(k) ?? null,
+    set: async (k, v) => void map.set(k, v),
+    delete: async (k) => void map.delete(k),
+  };
+}
+
 export function nextEvent(target, type, ms = 10_000) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "${type}" event within ${ms} ms`)), ms);
