@@ -5,9 +5,21 @@
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-/// `value` (a plain JS object: functions and `undefined` members are left
-/// out, as `JSON.stringify` does) as JSON; `None` when it has no JSON form.
-pub(crate) fn from_js(value: &JsValue) -> Option<Value> {
-    let text = js_sys::JSON::stringify(value).ok()?.as_string()?;
-    serde_json::from_slice(text.as_bytes()).ok()
+use super::error;
+use crate::core::error::Error;
+
+/// Reads `value` (a plain JS object: functions and `undefined` members are
+/// left out, as `JSON.stringify` does) with `read`; the error is a JS
+/// `TokenKeeperError` naming `name` or the member at fault.
+pub(crate) fn read_js<T>(
+    value: &JsValue,
+    name: &'static str,
+    read: impl FnOnce(&Value) -> Result<T, Error>,
+) -> Result<T, JsValue> {
+    let json = js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|text| text.as_string())
+        .and_then(|text| serde_json::from_slice::<Value>(text.as_bytes()).ok())
+        .ok_or_else(|| error::config(name, "must be a plain object"))?;
+    read(&json).map_err(|e| error::to_js(&e))
 }

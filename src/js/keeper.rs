@@ -16,7 +16,7 @@ use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::json::from_js;
+use super::json::read_js;
 use super::{error, events, options};
 use crate::core::config::Profile;
 use crate::core::error::Error;
@@ -214,9 +214,7 @@ impl Shared {
         let creds = if value.is_undefined() || value.is_null() {
             Credentials::ClientCredentials {}
         } else {
-            let value =
-                from_js(&value).ok_or_else(|| error::config("credentials", "must be an object"))?;
-            Credentials::from_value(&value).map_err(|e| error::to_js(&e))?
+            read_js(&value, "credentials", Credentials::from_value)?
         };
         let oauth_password = matches!(creds, Credentials::Password { .. })
             && matches!(self.driver.config().profile, Profile::OAuth2(_));

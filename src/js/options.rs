@@ -3,7 +3,7 @@
 use wasm_bindgen::prelude::*;
 
 use super::error;
-use super::json::from_js;
+use super::json::read_js;
 use crate::core::config::{Config, Profile};
 use crate::core::persist::Owner;
 use crate::driver::DriverOptions;
@@ -45,9 +45,7 @@ pub(crate) fn read(
     for key in ["profile", "refresh", "allowInsecureHttp"] {
         set(&fields, key, &get(options, key));
     }
-    let value = from_js(&fields)
-        .ok_or_else(|| error::config("options", "must be a JSON-compatible object"))?;
-    let config = Config::from_value(&value).map_err(|e| error::to_js(&e))?;
+    let config = read_js(&fields, "options", Config::from_value)?;
     let allow_confidential = bool_option(options, "allowConfidentialInBrowser")?.unwrap_or(false);
     if in_page() && has_client_secret(&config) {
         if !allow_confidential {

@@ -21,7 +21,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::error;
-use super::json::from_js;
+use super::json::read_js;
 use super::keeper::{KeeperCore, Shared};
 use crate::core::config::{OAuth2Profile, Profile};
 use crate::core::discovery;
@@ -72,9 +72,7 @@ impl KeeperCore {
         let params = if params.is_undefined() || params.is_null() {
             AuthorizeParams::default()
         } else {
-            let value =
-                from_js(&params).ok_or_else(|| error::config("params", "must be an object"))?;
-            AuthorizeParams::from_value(&value).map_err(|e| error::to_js(&e))?
+            read_js(&params, "params", AuthorizeParams::from_value)?
         };
         let mut bytes = [0u8; 64];
         WebRandom::default().fill(&mut bytes);

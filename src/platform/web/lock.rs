@@ -134,11 +134,8 @@ fn write_lease(storage: &JsValue, key: &str, owner: &str) -> bool {
 async fn lease(name: &str, timeout_ms: u32) -> Result<WebLockGuard, Error> {
     let storage = global("localStorage");
     let key = format!("{name}.lock");
-    let owner = format!(
-        "{:08x}{:08x}",
-        WebRandom::default().next_u32(),
-        WebRandom::default().next_u32()
-    );
+    let random = WebRandom::default();
+    let owner = format!("{:08x}{:08x}", random.next_u32(), random.next_u32());
     let deadline = js_sys::Date::now() + f64::from(timeout_ms);
     loop {
         if lease_owner(&storage, &key).is_none() {
@@ -170,9 +167,7 @@ async fn lease(name: &str, timeout_ms: u32) -> Result<WebLockGuard, Error> {
         if js_sys::Date::now() >= deadline {
             return Err(Error::LockTimeout);
         }
-        TimerSleeper
-            .sleep(20 + WebRandom::default().next_u32() % 60)
-            .await;
+        TimerSleeper.sleep(20 + random.next_u32() % 60).await;
     }
 }
 
