@@ -1,8 +1,8 @@
-// (1) Bundle cost. tokenkeeper as shipped (.wasm + glue + keeper.js, each
-// file compressed on its own, as a CDN serves them; the glue is
-// `tokenkeeper.js` plus the fetch adapter's JS half, `fetch.js`) and as a
-// bundler emits it (the entries minified into one JS file, plus the .wasm
-// asset).
+// (1) Bundle cost. tokenkeeper as shipped (.wasm + the browser entry
+// `index.js`, one module holding the wasm-bindgen glue, the TokenKeeper class
+// and the fetch adapter's JS half; each file compressed on its own, as a CDN
+// serves them) and as a bundler emits it (the entries minified into one JS
+// file, plus the .wasm asset).
 // Peers: an esbuild browser bundle (`--bundle --minify --format=esm
 // --platform=browser`) of a small entry per library (entries/*.js).
 // Writes the bundles to `outDir` (cold.mjs imports them) and returns sizes.
@@ -31,10 +31,8 @@ export async function bundles(pkg, outDir) {
   const result = { shipped: {}, bundles: {} };
   const file = (name) => readFileSync(join(pkg, name));
   result.shipped.wasm = sizes(file(WASM));
-  result.shipped.glue = add(sizes(file('tokenkeeper.js')), sizes(file('fetch.js')));
-  result.shipped.keeper = sizes(file('keeper.js'));
-  result.shipped.wasmGlue = add(result.shipped.wasm, result.shipped.glue);
-  result.shipped.total = add(result.shipped.wasm, result.shipped.glue, result.shipped.keeper);
+  result.shipped.entry = sizes(file('index.js'));
+  result.shipped.total = add(result.shipped.wasm, result.shipped.entry);
   for (const entry of readdirSync(entriesDir).filter((f) => f.endsWith('.js')).sort()) {
     const name = basename(entry, '.js');
     const outfile = join(outDir, `${name}.mjs`);

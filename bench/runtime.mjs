@@ -4,6 +4,7 @@
 // entry with a custom JSON login profile (the shims make it a "browser
 // page", where a client secret would be refused) and an injected fetch.
 // Prints one JSON object on stdout.
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { fakeFetch, installBrowserShims, makeJwt, median, timeInterleaved } from './lib.mjs';
@@ -21,9 +22,12 @@ globalThis.fetch = async (input, init) => {
 };
 
 const { TokenKeeper } = await import(pathToFileURL(join(PKG, 'node.js')).href);
-// The wasm half of the class (initialised by node.js), to time the decode
-// path itself: keeper.state caches its result per token.
-const { KeeperCore } = await import(pathToFileURL(join(PKG, 'tokenkeeper.js')).href);
+// The wasm half of the class, to time the decode path itself (keeper.state
+// caches its result per token): the package bundles it into its entries, so
+// it is loaded from wasm-bindgen's output (BENCH_GLUE) over the shipped .wasm.
+const glue = await import(pathToFileURL(process.env.BENCH_GLUE).href);
+glue.initSync({ module: readFileSync(join(PKG, 'tokenkeeper_bg.wasm')) });
+const { KeeperCore } = glue;
 const { default: Keycloak } = await import('keycloak-js');
 const oidc = await import('oidc-client-ts');
 const auth0 = await import('@auth0/auth0-spa-js');

@@ -30,10 +30,6 @@ const config :Workerd.Config = (
 const modules :List(Workerd.Worker.Module) = [
   (name = "worker.js", esModule = embed "worker.js"),
   (name = "tokenkeeper", esModule = embed "../../pkg/workerd.js"),
-  (name = "tokenkeeper.js", esModule = embed "../../pkg/tokenkeeper.js"),
-  (name = "keeper.js", esModule = embed "../../pkg/keeper.js"),
-  (name = "fetch.js", esModule = embed "../../pkg/fetch.js"),
-  (name = "workers.js", esModule = embed "../../pkg/workers.js"),
   (name = "tokenkeeper_bg.wasm", wasm = embed "../../pkg/tokenkeeper_bg.wasm"),
 ];
 

@@ -40,6 +40,10 @@ pub(crate) fn run(paths: &Paths) -> Result {
             .current_dir(&bench)
             .arg("run.mjs")
             .env("BENCH_PKG", &pkg)
+            .env(
+                "BENCH_GLUE",
+                paths.xtask_dir().join("bindgen/tokenkeeper.js"),
+            )
             .env("BENCH_OUT", &out)
             .env("TOKENKEEPER_DEVSERVER", &server.url),
     )?;

@@ -1,9 +1,11 @@
 //! `cargo xtask build`: the release npm package in `pkg/`.
 //!
 //! cargo (release, wasm32) → `wasm-bindgen --target web` → `wasm-opt -Oz`
-//! → `src/js/keeper.js` (the `TokenKeeper` class) and its types
-//! → the hand-written entry files, `package.json` and README from
-//! `pkg-templates/` (placeholders filled from `Cargo.toml`) → size report.
+//! → the entry files from `pkg-templates/`, each bundled by esbuild with
+//! the glue, `src/js/keeper.js` (the `TokenKeeper` class) and the
+//! adapters' JS halves into one module (one module to load instead of four)
+//! → the types, `package.json` and README (placeholders filled from
+//! `Cargo.toml`) → size report.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -67,11 +69,6 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
 
     recreate(&pkg)?;
     let wasm_name = format!("{CRATE}_bg.wasm");
-    for name in [format!("{CRATE}.d.ts"), format!("{wasm_name}.d.ts")] {
-        copy(&bindgen_dir.join(&name), &pkg.join(&name))?;
-    }
-    let snippets = flatten_snippets(&bindgen_dir, &pkg)?;
-
     let wasm_opt = paths.root.join("node_modules/.bin/wasm-opt");
     if !wasm_opt.exists() {
         return Err(format!(
@@ -90,44 +87,74 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
             .arg(pkg.join(&wasm_name)),
     )?;
 
-    // The hand-written half of the JS API: the TokenKeeper class.
-    for name in ["keeper.js", "keeper.d.ts"] {
-        copy(&paths.root.join("src/js").join(name), &pkg.join(name))?;
-    }
+    // The hand-written half of the JS API, the TokenKeeper class, beside
+    // the glue; its types into the package.
+    let src_js = paths.root.join("src/js");
+    copy(&src_js.join("keeper.js"), &bindgen_dir.join("keeper.js"))?;
+    copy(&src_js.join("keeper.d.ts"), &pkg.join("keeper.d.ts"))?;
 
-    let version = fill_templates(paths, &pkg)?;
+    let version = fill_templates(paths, &pkg, &bindgen_dir)?;
     println!("build: package files from pkg-templates/ (version {version})");
+    bundle_entries(paths, &bindgen_dir, &pkg)?;
 
     let unoptimised = bindgen_dir.join(&wasm_name);
-    let wasm = pkg.join(&wasm_name);
-    let glue = pkg.join(format!("{CRATE}.js"));
-    let class = pkg.join("keeper.js");
-    let mut files = vec![unoptimised.as_path(), &wasm, &glue, &class];
-    files.extend(snippets.iter().map(PathBuf::as_path));
-    let measured = sizes::measure(&files)?;
+    let mut files = vec![unoptimised, pkg.join(&wasm_name)];
+    files.extend(ENTRIES.iter().map(|(name, _)| pkg.join(name)));
+    let measured = sizes::measure(&files.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
     println!();
     println!(
         "sizes (bytes; before wasm-opt the .wasm was {} raw, {} gzip):",
         measured[0].raw, measured[0].gzip
     );
-    sizes::print_table(&[
-        (wasm_name, measured[1]),
-        (format!("{CRATE}.js (glue)"), measured[2]),
-        ("keeper.js (class)".to_owned(), measured[3]),
-        (
-            "adapters' JS (fetch.js)".to_owned(),
-            measured[4..].iter().copied().sum(),
-        ),
-    ]);
+    // A runtime loads the .wasm and one entry.
+    let mut rows = vec![(wasm_name, measured[1])];
+    for ((name, _), size) in ENTRIES.iter().zip(&measured[2..]) {
+        rows.push((format!("{name} (entry)"), *size));
+    }
+    sizes::print_table(&rows);
     println!();
     println!("build: package ready in {}", pkg.display());
     Ok(pkg)
 }
 
-/// Copies every file of `pkg-templates/` into `pkg`, replacing
-/// `{{version}}`, `{{description}}`, `{{license}}` and `{{repository}}`
-/// with the values from `Cargo.toml`. Returns the version.
-fn fill_templates(paths: &Paths, pkg: &Path) -> Result<String> {
+/// The package's entries (see `exports` in `pkg-templates/package.json`) and
+/// the esbuild platform each is bundled for.
+const ENTRIES: [(&str, &str); 3] = [
+    ("index.js", "neutral"),
+    ("node.js", "node"),
+    ("workerd.js", "neutral"),
+];
+
+/// Bundles each entry in `stage` (with the glue, the class and the adapters'
+/// JS it imports) into one ES module in `pkg`. The `.wasm` stays a file of
+/// its own: the entries load it by URL, from disk or as a module.
+fn bundle_entries(paths: &Paths, stage: &Path, pkg: &Path) -> Result {
+    let esbuild = paths.root.join("node_modules/.bin/esbuild");
+    if !esbuild.exists() {
+        return Err(format!(
+            "{} not found; run `cargo xtask setup`",
+            esbuild.display()
+        ));
+    }
+    println!("build: esbuild, one module per entry");
+    for (name, platform) in ENTRIES {
+        cmd::output(
+            Command::new(&esbuild)
+                .arg(stage.join(name))
+                .args(["--bundle", "--format=esm", "--target=es2022"])
+                .arg(format!("--platform={platform}"))
+                .args(["--external:*.wasm", "--log-level=warning"])
+                .arg(format!("--outfile={}", pkg.join(name).display())),
+        )?;
+    }
+    Ok(())
+}
+
+/// Copies every file of `pkg-templates/`, replacing `{{version}}`,
+/// `{{description}}`, `{{license}}` and `{{repository}}` with the values
+/// from `Cargo.toml`: the JS sources into `stage`, to be bundled, and the
+/// rest (types, `package.json`, README) into `pkg`. Returns the version.
+fn fill_templates(paths: &Paths, pkg: &Path, stage: &Path) -> Result<String> {
     let manifest_path = paths.root.join("Cargo.toml");
     let manifest = read(&manifest_path)?;
     let field = |key: &str| {
@@ -159,7 +186,12 @@ fn fill_templates(paths: &Paths, pkg: &Path) -> Result<String> {
             };
             text = text.replace(placeholder, &value);
         }
-        let to = pkg.join(entry.file_name());
+        let dir = if from.extension().is_some_and(|e| e == "js") {
+            stage
+        } else {
+            pkg
+        };
+        let to = dir.join(entry.file_name());
         fs::write(&to, text).map_err(|e| format!("writing {}: {e}", to.display()))?;
     }
     Ok(values[0].1.clone())
@@ -195,56 +227,6 @@ fn json_escape(value: &str) -> String {
 
 fn read(path: &Path) -> Result<String> {
     fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))
-}
-
-/// Writes the glue to `pkg` with the adapters' JS halves
-/// (`#[wasm_bindgen(module = "/src/…/name.js")]`) next to it as `name.js`.
-///
-/// wasm-bindgen puts them under `snippets/<crate>-<hash>/src/…`; the hash
-/// changes with the build, and runtimes whose configuration lists every
-/// module (workerd) need stable names. Returns the snippet files written.
-fn flatten_snippets(bindgen_dir: &Path, pkg: &Path) -> Result<Vec<PathBuf>> {
-    let glue_name = format!("{CRATE}.js");
-    let mut glue = read(&bindgen_dir.join(&glue_name))?;
-    let mut written = Vec::new();
-    for source in files_under(&bindgen_dir.join("snippets"))? {
-        let relative = source
-            .strip_prefix(bindgen_dir)
-            .map_err(|e| format!("{}: {e}", source.display()))?;
-        let name = source
-            .file_name()
-            .ok_or_else(|| format!("{} has no file name", source.display()))?;
-        let from = format!("'./{}'", relative.to_string_lossy());
-        let to = format!("'./{}'", name.to_string_lossy());
-        if !glue.contains(&from) || pkg.join(name).exists() {
-            return Err(format!(
-                "cannot place {from} as {to}: not imported by the glue, or the name is taken"
-            ));
-        }
-        glue = glue.replace(&from, &to);
-        copy(&source, &pkg.join(name))?;
-        written.push(pkg.join(name));
-    }
-    let to = pkg.join(&glue_name);
-    fs::write(&to, glue).map_err(|e| format!("writing {}: {e}", to.display()))?;
-    Ok(written)
-}
-
-/// Every file under `dir`, or none when it does not exist.
-fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Ok(Vec::new());
-    };
-    let mut files = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(files_under(&path)?);
-        } else {
-            files.push(path);
-        }
-    }
-    Ok(files)
 }
 
 fn copy(from: &Path, to: &Path) -> Result {

@@ -20,7 +20,7 @@ for (const file of process.argv.slice(1)) {
 }";
 
 /// Sizes of one file, in bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Sizes {
     /// Uncompressed.
     pub(crate) raw: u64,
@@ -28,17 +28,6 @@ pub(crate) struct Sizes {
     pub(crate) gzip: u64,
     /// brotli quality 11.
     pub(crate) brotli: u64,
-}
-
-/// The sizes of several files together.
-impl std::iter::Sum for Sizes {
-    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
-        iter.fold(Self::default(), |a, s| Self {
-            raw: a.raw + s.raw,
-            gzip: a.gzip + s.gzip,
-            brotli: a.brotli + s.brotli,
-        })
-    }
 }
 
 /// Measures `files` (in order).
@@ -64,7 +53,7 @@ pub(crate) fn measure(files: &[&Path]) -> Result<Vec<Sizes>> {
     }
 }
 
-/// Prints a size table: one row per `(label, sizes)` and a total row.
+/// Prints a size table: one row per `(label, sizes)`.
 pub(crate) fn print_table(rows: &[(String, Sizes)]) {
     println!(
         "{:<28} {:>10} {:>10} {:>10}",
@@ -73,9 +62,4 @@ pub(crate) fn print_table(rows: &[(String, Sizes)]) {
     for (label, s) in rows {
         println!("{label:<28} {:>10} {:>10} {:>10}", s.raw, s.gzip, s.brotli);
     }
-    let total: Sizes = rows.iter().map(|(_, s)| *s).sum();
-    println!(
-        "{:<28} {:>10} {:>10} {:>10}",
-        "total", total.raw, total.gzip, total.brotli
-    );
 }
