@@ -69,13 +69,7 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
 
     recreate(&pkg)?;
     let wasm_name = format!("{CRATE}_bg.wasm");
-    let wasm_opt = paths.root.join("node_modules/.bin/wasm-opt");
-    if !wasm_opt.exists() {
-        return Err(format!(
-            "{} not found; run `cargo xtask setup`",
-            wasm_opt.display()
-        ));
-    }
+    let wasm_opt = node_tool(paths, "wasm-opt")?;
     println!("build: wasm-opt -Oz");
     cmd::output(
         Command::new(&wasm_opt)
@@ -129,13 +123,7 @@ const ENTRIES: [(&str, &str); 3] = [
 /// JS it imports) into one ES module in `pkg`. The `.wasm` stays a file of
 /// its own: the entries load it by URL, from disk or as a module.
 fn bundle_entries(paths: &Paths, stage: &Path, pkg: &Path) -> Result {
-    let esbuild = paths.root.join("node_modules/.bin/esbuild");
-    if !esbuild.exists() {
-        return Err(format!(
-            "{} not found; run `cargo xtask setup`",
-            esbuild.display()
-        ));
-    }
+    let esbuild = node_tool(paths, "esbuild")?;
     println!("build: esbuild, one module per entry");
     for (name, platform) in ENTRIES {
         cmd::output(
@@ -227,6 +215,19 @@ fn json_escape(value: &str) -> String {
 
 fn read(path: &Path) -> Result<String> {
     fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))
+}
+
+/// A tool from the repository's `node_modules/.bin` (installed by setup).
+fn node_tool(paths: &Paths, name: &str) -> Result<PathBuf> {
+    let tool = paths.root.join("node_modules/.bin").join(name);
+    if tool.exists() {
+        Ok(tool)
+    } else {
+        Err(format!(
+            "{} not found; run `cargo xtask setup`",
+            tool.display()
+        ))
+    }
 }
 
 fn copy(from: &Path, to: &Path) -> Result {
