@@ -50,6 +50,13 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         )
 }
 
+/// The form of a POST to a realm's endpoint: the realm must exist and the
+/// body be form-urlencoded.
+fn realm_form(realm: &str, headers: &HeaderMap, body: &[u8]) -> Result<oauth::Form, Response> {
+    check_realm(realm)?;
+    oauth::parse_form(headers, body)
+}
+
 fn check_realm(realm: &str) -> Result<(), Response> {
     if KC_REALMS.contains(&realm) {
         Ok(())
@@ -279,10 +286,7 @@ async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = check_realm(&realm) {
-        return r;
-    }
-    let form = match oauth::parse_form(&headers, &body) {
+    let form = match realm_form(&realm, &headers, &body) {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -721,10 +725,7 @@ async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = check_realm(&realm) {
-        return r;
-    }
-    let form = match oauth::parse_form(&headers, &body) {
+    let form = match realm_form(&realm, &headers, &body) {
         Ok(f) => f,
         Err(r) => return r,
     };
