@@ -1,29 +1,18 @@
 // keeper.fetch in Chromium: a 401 from the protected API leads to one
 // refresh and one retry, which succeeds. Lifetimes are long here so that no
 // timer-driven refresh interferes with the counts.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemoServer, launch, openDemo, waitEvent, count, chooseStyle, callApi, shot, timeline } from './support/demo.mjs';
+import { useDemo, openDemo, waitEvent, count, chooseStyle, callApi, shot, timeline } from './support/demo.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startDemoServer(['--access-ttl', '120', '--refresh-ttl', '600', '--tnco-ttl', '120']);
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemo(['--access-ttl', '120', '--refresh-ttl', '600', '--tnco-ttl', '120']);
 
 /** The page's refresh policy keeps refreshes at least 2 s apart. */
 const pastMinInterval = () => new Promise((r) => setTimeout(r, 2_200));
 
 async function loggedIn(style) {
-  await server.reset();
-  const page = await openDemo(browser.context, server);
+  await demo.server.reset();
+  const page = await openDemo(demo.browser.context, demo.server);
   await chooseStyle(page, style);
   await page.click('#login');
   await waitEvent(page, 'login');
@@ -45,7 +34,7 @@ for (const [style, endpoint, refreshes] of [
       await waitEvent(page, 'refreshed');
       assert.equal(await count(page, 'refreshed'), 1);
       assert.notEqual(await page.textContent('#token'), token);
-      const stats = await server.stats();
+      const stats = await demo.server.stats();
       assert.equal(refreshes(stats), 1, 'exactly one refresh');
       assert.equal(stats.requests[endpoint], 2, 'the request and its one retry');
       assert.equal(stats.faults_applied.total, 1);
@@ -66,7 +55,7 @@ test('tnco: a revoked client_credentials token → 401 → a new grant → the r
     await page.click('#fault-revoke');
     assert.match(await waitEvent(page, 'fault'), /Access token revoked/);
     assert.equal(await callApi(page), '200');
-    const stats = await server.stats();
+    const stats = await demo.server.stats();
     assert.equal(stats.client_credentials.tnco, 2, 'the login and one renewal');
     assert.equal(stats.requests['tnco.api'], 2);
     assert.equal(stats.protected_calls.invalid, 1);

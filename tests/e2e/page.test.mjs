@@ -1,24 +1,13 @@
 // The demo page itself: keyboard use, labels and visible focus, a phone's
 // width, and the screenshot shown in the README (artifacts/demo.png).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemoServer, launch, openDemo, waitEvent, count, chooseStyle, callApi, shot, timeline } from './support/demo.mjs';
+import { useDemo, openDemo, waitEvent, count, chooseStyle, callApi, shot, timeline } from './support/demo.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startDemoServer(['--access-ttl', '6', '--refresh-ttl', '60', '--tnco-ttl', '6']);
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemo(['--access-ttl', '6', '--refresh-ttl', '60', '--tnco-ttl', '6']);
 
 test('every control is labelled, focus is visible, and the keyboard alone logs in', async (t) => {
-  const page = await openDemo(browser.context, server);
+  const page = await openDemo(demo.browser.context, demo.server);
   try {
     const unlabelled = await page.evaluate(() =>
       [...document.querySelectorAll('input, button')]
@@ -59,7 +48,7 @@ test('every control is labelled, focus is visible, and the keyboard alone logs i
 });
 
 test('on a phone (390 × 844) the page fits its width', async (t) => {
-  const page = await openDemo(browser.context, server, { viewport: { width: 390, height: 844 } });
+  const page = await openDemo(demo.browser.context, demo.server, { viewport: { width: 390, height: 844 } });
   try {
     await chooseStyle(page, 'kc-password');
     await page.click('#login');
@@ -80,8 +69,8 @@ test('on a phone (390 × 844) the page fits its width', async (t) => {
 });
 
 test('the README screenshot: a session through a refresh, an API call and a recovered fault', async (t) => {
-  await server.reset();
-  const page = await openDemo(browser.context, server, { viewport: { width: 1280, height: 1000 } });
+  await demo.server.reset();
+  const page = await openDemo(demo.browser.context, demo.server, { viewport: { width: 1280, height: 1000 } });
   try {
     await chooseStyle(page, 'kc-password');
     await page.click('#login');

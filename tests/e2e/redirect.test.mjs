@@ -1,24 +1,13 @@
 // The recommended browser path on the demo page: Keycloak authorization
 // code + PKCE through the devserver's real login form, in headless Chromium.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemoServer, launch, openDemo, waitEvent, chooseStyle, callApi, status, shot, timeline } from './support/demo.mjs';
+import { useDemo, openDemo, waitEvent, chooseStyle, callApi, status, shot, timeline } from './support/demo.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startDemoServer(['--access-ttl', '6', '--refresh-ttl', '60']);
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemo(['--access-ttl', '6', '--refresh-ttl', '60']);
 
 test('Keycloak code + PKCE: login form, verified ID token, clean URL, refresh, API, reload restores, logout revokes', async (t) => {
-  const page = await openDemo(browser.context, server);
+  const page = await openDemo(demo.browser.context, demo.server);
   try {
     await chooseStyle(page, 'kc-pkce');
     assert.equal(await page.textContent('#login'), 'Log in with redirect');
@@ -29,7 +18,7 @@ test('Keycloak code + PKCE: login form, verified ID token, clean URL, refresh, A
     await page.waitForURL(/\/realms\/tokenkeeper\/protocol\/openid-connect\/auth\?/);
     const sent = new URL(page.url()).searchParams;
     assert.equal(sent.get('code_challenge_method'), 'S256');
-    assert.equal(sent.get('redirect_uri'), `${server.url}/demo/`);
+    assert.equal(sent.get('redirect_uri'), `${demo.server.url}/demo/`);
     assert.ok(sent.get('state') && sent.get('nonce'));
     await page.fill('input[name="username"]', 'demo');
     await page.fill('input[name="password"]', 'demo-password');
@@ -64,7 +53,7 @@ test('Keycloak code + PKCE: login form, verified ID token, clean URL, refresh, A
     await waitEvent(page, 'revoked');
     assert.equal(await status(page), 'loggedOut');
 
-    const stats = await server.stats();
+    const stats = await demo.server.stats();
     assert.equal(stats.code_exchanges, 1);
     assert.ok(stats.refreshes.kc >= 1);
     assert.equal(stats.revocations, 1);

@@ -1,29 +1,18 @@
 // The demo page in headless Chromium, one test per seed API style: log in →
 // an automatic refresh (6 s lifetimes) → the protected API → a fault and
 // the recovery (or, for Keycloak, a revoked session ending cleanly) → logout.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startDemoServer, launch, openDemo, waitEvent, count, chooseStyle, callApi, status, shot, timeline,
+  useDemo, openDemo, waitEvent, count, chooseStyle, callApi, status, shot, timeline,
 } from './support/demo.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startDemoServer(['--access-ttl', '6', '--refresh-ttl', '60', '--tnco-ttl', '6']);
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemo(['--access-ttl', '6', '--refresh-ttl', '60', '--tnco-ttl', '6']);
 
 /** A fresh tab, the devserver's stats and fault queue cleared. */
 async function fresh() {
-  await server.reset();
-  return openDemo(browser.context, server);
+  await demo.server.reset();
+  return openDemo(demo.browser.context, demo.server);
 }
 
 async function login(page, style) {
@@ -90,7 +79,7 @@ test('LGDX: JSON login, rotating refresh, API, 500 on refresh then recovery, rel
     assert.equal(await callApi(page), '200');
 
     await logout(page);
-    const stats = await server.stats();
+    const stats = await demo.server.stats();
     assert.ok(stats.refreshes.lgdx >= 2, `refreshes: ${stats.refreshes.lgdx}`);
     assert.equal(stats.faults_applied.total, 1);
     assert.equal(stats.reuse_detections.total, 0, 'no refresh token was used twice');
@@ -142,7 +131,7 @@ test('Keycloak password grant (opt-in): refresh, 429 + Retry-After then recovery
     await logout(page);
     await waitEvent(page, 'revoked');
 
-    const stats = await server.stats();
+    const stats = await demo.server.stats();
     assert.equal(stats.logins.kc, 2);
     assert.ok(stats.refreshes.kc >= 2);
     assert.equal(stats.refresh_rejections.total, 1);
@@ -172,7 +161,7 @@ test('Identity Manager: client_credentials renewal, API, dropped connection then
     await assertNoSecretStored(page, 'im-demo-secret');
     await shot(page, 'im-recovered');
     await logout(page);
-    const stats = await server.stats();
+    const stats = await demo.server.stats();
     assert.ok(stats.client_credentials.im >= 3, `grants: ${stats.client_credentials.im}`);
     assert.equal(stats.protected_calls.ok, 2);
     assert.equal(stats.expired_token_calls, 0);
@@ -200,7 +189,7 @@ test('TNCO: Basic client_credentials, opaque token, renewal, API, 500 then recov
     assert.equal(await callApi(page), '200');
     await assertNoSecretStored(page, 'tnco-demo-secret');
     await logout(page);
-    const stats = await server.stats();
+    const stats = await demo.server.stats();
     assert.ok(stats.client_credentials.tnco >= 3);
     assert.equal(stats.expired_token_calls, 0);
     assert.deepEqual(page.errors, []);

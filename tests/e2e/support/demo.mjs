@@ -6,6 +6,7 @@ import { cp, mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 import { startDevserver } from '../../js/support/devserver.mjs';
 
@@ -58,6 +59,24 @@ export async function launch() {
       await rm(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Starts the demo server (devserver `args`) and Chromium before the test
+ * file runs and stops both after it; `demo.server` and `demo.browser` hold
+ * them meanwhile.
+ */
+export function useDemo(args) {
+  const demo = { server: null, browser: null };
+  before(async () => {
+    demo.server = await startDemoServer(args);
+    demo.browser = await launch();
+  });
+  after(async () => {
+    await demo.browser?.close();
+    await demo.server?.stop();
+  });
+  return demo;
 }
 
 /** A new tab on the demo page (its own sessionStorage), ready once `body[data-ready]`. */
