@@ -179,6 +179,9 @@ async fn patch_config(State(st): St, body: Bytes) -> Response {
         Ok(p) => p,
         Err(r) => return r,
     };
+    if let Err(e) = patch.validate() {
+        return bad(&e);
+    }
     let s = st.update_settings(|s| patch.apply(s));
     axum::Json(s).into_response()
 }

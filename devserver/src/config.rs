@@ -15,11 +15,24 @@ pub struct Settings {
     pub refresh_ttl: u64,
     /// Access-token lifetime in seconds of the TNCO style.
     pub tnco_ttl: u64,
-    /// Seconds added to the real clock: moves `iat`/`exp` and the `Date` header.
+    /// Seconds added to the real clock: moves `iat`/`exp`, every expiry
+    /// check and the `Date` header.
     pub clock_offset: i64,
+    /// Milliseconds added to the real clock on top of `clock_offset`, to put
+    /// the server clock at a chosen millisecond (expiry checks are in ms).
+    pub clock_offset_ms: i64,
     /// Keycloak style: a used refresh token becomes invalid, and reusing it
     /// revokes the whole session (as Keycloak's "Revoke Refresh Token").
     pub kc_rotation: bool,
+    /// TNCO style: while the token issued to a client is unexpired, the token
+    /// endpoint hands back that same token with the remaining whole seconds
+    /// (Spring Security OAuth's `DefaultTokenServices`). Off: a new token
+    /// for every request.
+    pub tnco_reissue: bool,
+    /// Status of a protected API for a token it refuses (expired, revoked,
+    /// unknown): 401 with a Bearer challenge, or 403 without one (ASP.NET
+    /// Core when an API-key scheme beside Bearer authenticated the call).
+    pub api_reject_status: u16,
 }
 
 impl Default for Settings {
@@ -29,8 +42,22 @@ impl Default for Settings {
             refresh_ttl: 300,
             tnco_ttl: 1199,
             clock_offset: 0,
+            clock_offset_ms: 0,
             kc_rotation: false,
+            tnco_reissue: true,
+            api_reject_status: 401,
         }
+    }
+}
+
+/// The statuses `api_reject_status` may take.
+const REJECT_STATUSES: [u16; 2] = [401, 403];
+
+fn check_reject_status(v: u16) -> Result<u16, String> {
+    if REJECT_STATUSES.contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("api_reject_status must be 401 or 403, not {v}"))
     }
 }
 
@@ -42,10 +69,22 @@ pub(crate) struct SettingsPatch {
     pub(crate) refresh_ttl: Option<u64>,
     pub(crate) tnco_ttl: Option<u64>,
     pub(crate) clock_offset: Option<i64>,
+    pub(crate) clock_offset_ms: Option<i64>,
     pub(crate) kc_rotation: Option<bool>,
+    pub(crate) tnco_reissue: Option<bool>,
+    pub(crate) api_reject_status: Option<u16>,
 }
 
 impl SettingsPatch {
+    /// Checks the values a patch may not take, before anything is applied.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if let Some(v) = self.api_reject_status {
+            check_reject_status(v)?;
+        }
+        Ok(())
+    }
+
+    /// Applies a [validated](Self::validate) patch.
     pub(crate) fn apply(self, s: &mut Settings) {
         if let Some(v) = self.access_ttl {
             s.access_ttl = v;
@@ -59,8 +98,17 @@ impl SettingsPatch {
         if let Some(v) = self.clock_offset {
             s.clock_offset = v;
         }
+        if let Some(v) = self.clock_offset_ms {
+            s.clock_offset_ms = v;
+        }
         if let Some(v) = self.kc_rotation {
             s.kc_rotation = v;
+        }
+        if let Some(v) = self.tnco_reissue {
+            s.tnco_reissue = v;
+        }
+        if let Some(v) = self.api_reject_status {
+            s.api_reject_status = v;
         }
     }
 }
@@ -70,7 +118,7 @@ impl SettingsPatch {
 pub struct Config {
     /// TCP port on 127.0.0.1; 0 picks any free port.
     pub port: u16,
-    /// Lifetimes, clock offset and rotation.
+    /// Lifetimes, clock offset, rotation, re-issue and refusal status.
     pub settings: Settings,
     /// Origins allowed by CORS (exact `scheme://host:port`, never `*`).
     /// Empty: no CORS headers at all.
@@ -95,7 +143,10 @@ OPTIONS:
   --refresh-ttl SECS     refresh-token lifetime (LGDX, Keycloak) [default: 300]
   --tnco-ttl SECS        TNCO access-token lifetime [default: 1199]
   --clock-offset SECS    shift the server clock (iat/exp/Date), may be negative [default: 0]
+  --clock-offset-ms MS   shift the server clock by milliseconds more [default: 0]
   --kc-rotation on|off   Keycloak refresh-token rotation with reuse detection [default: off]
+  --tnco-reissue on|off  TNCO: hand back the unexpired token of a client [default: on]
+  --api-reject-status N  401 or 403: protected APIs' answer to a refused token [default: 401]
   --cors-origin ORIGIN   allow this origin (repeatable or comma-separated; '*' refused)
   --www DIR              serve DIR at /demo/
   --pkg DIR              serve DIR at /pkg/
@@ -144,12 +195,12 @@ where
             "--refresh-ttl" => cfg.settings.refresh_ttl = number(&flag, &value(&flag)?)?,
             "--tnco-ttl" => cfg.settings.tnco_ttl = number(&flag, &value(&flag)?)?,
             "--clock-offset" => cfg.settings.clock_offset = number(&flag, &value(&flag)?)?,
-            "--kc-rotation" => {
-                cfg.settings.kc_rotation = match value(&flag)?.as_str() {
-                    "on" | "true" | "1" => true,
-                    "off" | "false" | "0" => false,
-                    other => return Err(format!("--kc-rotation takes on|off, not {other:?}")),
-                }
+            "--clock-offset-ms" => cfg.settings.clock_offset_ms = number(&flag, &value(&flag)?)?,
+            "--kc-rotation" => cfg.settings.kc_rotation = on_off(&flag, &value(&flag)?)?,
+            "--tnco-reissue" => cfg.settings.tnco_reissue = on_off(&flag, &value(&flag)?)?,
+            "--api-reject-status" => {
+                cfg.settings.api_reject_status =
+                    check_reject_status(number(&flag, &value(&flag)?)?)?;
             }
             "--cors-origin" => {
                 for origin in value(&flag)?.split(',').map(str::trim) {
@@ -167,6 +218,14 @@ where
         }
     }
     Ok(Command::Run(cfg))
+}
+
+fn on_off(flag: &str, v: &str) -> Result<bool, String> {
+    match v {
+        "on" | "true" | "1" => Ok(true),
+        "off" | "false" | "0" => Ok(false),
+        other => Err(format!("{flag} takes on|off, not {other:?}")),
+    }
 }
 
 fn number<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
@@ -218,8 +277,13 @@ mod tests {
             "10",
             "--clock-offset",
             "-120",
+            "--clock-offset-ms=250",
             "--kc-rotation",
             "on",
+            "--tnco-reissue",
+            "off",
+            "--api-reject-status",
+            "403",
             "--cors-origin",
             "http://localhost:5173,http://127.0.0.1:8080",
             "--www",
@@ -230,7 +294,10 @@ mod tests {
         assert_eq!(c.settings.refresh_ttl, 60);
         assert_eq!(c.settings.tnco_ttl, 10);
         assert_eq!(c.settings.clock_offset, -120);
+        assert_eq!(c.settings.clock_offset_ms, 250);
         assert!(c.settings.kc_rotation);
+        assert!(!c.settings.tnco_reissue);
+        assert_eq!(c.settings.api_reject_status, 403);
         assert_eq!(c.cors_origins.len(), 2);
         assert_eq!(c.www_dir.as_deref(), Some(std::path::Path::new("www")));
     }
@@ -243,10 +310,25 @@ mod tests {
             &["--cors-origin", "*"][..],
             &["--cors-origin", "http://a/b"][..],
             &["--kc-rotation", "maybe"][..],
+            &["--tnco-reissue", "yes"][..],
+            &["--api-reject-status", "500"][..],
+            &["--api-reject-status", "x"][..],
             &["--nope"][..],
         ] {
             assert!(parse_args(bad.iter().copied()).is_err(), "{bad:?}");
         }
         assert!(matches!(parse_args(["-h"]), Ok(Command::Help)));
+    }
+
+    #[test]
+    fn patch_validation() {
+        let bad: SettingsPatch = serde_json::from_str(r#"{"api_reject_status":402}"#).unwrap();
+        assert!(bad.validate().is_err());
+        let ok: SettingsPatch =
+            serde_json::from_str(r#"{"api_reject_status":403,"tnco_reissue":false}"#).unwrap();
+        assert!(ok.validate().is_ok());
+        let mut s = Settings::default();
+        ok.apply(&mut s);
+        assert_eq!((s.api_reject_status, s.tnco_reissue), (403, false));
     }
 }

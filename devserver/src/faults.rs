@@ -17,7 +17,7 @@ use crate::endpoints::{Kind, classify};
 use crate::oauth;
 use crate::server::ConnKill;
 use crate::state::AppState;
-use crate::stats::LogEntry;
+use crate::stats::{LogEntry, TokenOutcome};
 
 /// What an injected fault does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -359,6 +359,9 @@ pub(crate) async fn track(State(st): State<Arc<AppState>>, req: Request, next: N
         grant,
         status: response.as_ref().map(|r| r.status().as_u16()),
         fault: fault.as_ref().map(|f| f.kind.name().to_string()),
+        token: response
+            .as_ref()
+            .and_then(|r| r.extensions().get::<TokenOutcome>().copied()),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
     if st.verbose {

@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::jwt::Alg;
 use crate::oauth::{self, Basic};
+use crate::protected;
 use crate::seed::{IM_CLIENT, IM_SCOPE, ct_eq};
 use crate::state::AppState;
 use crate::store::{AccessRecord, Style};
@@ -61,7 +62,8 @@ async fn token(State(st): St, headers: HeaderMap, body: Bytes) -> Response {
         return oauth::error(StatusCode::BAD_REQUEST, "invalid_scope", "invalid_scope");
     }
     let ttl = st.settings().access_ttl;
-    let now = st.now();
+    let now_ms = st.now_ms();
+    let now = now_ms.div_euclid(1000);
     let exp = now.saturating_add_unsigned(ttl);
     let claims = json!({
         "iss": format!("{}/im", st.base_url), "nbf": now, "iat": now, "exp": exp,
@@ -71,7 +73,7 @@ async fn token(State(st): St, headers: HeaderMap, body: Bytes) -> Response {
     let access = st.keys.sign(Alg::Es256, &claims);
     {
         let mut store = st.store();
-        store.prune(now);
+        store.prune(now_ms);
         store.add_access(
             access.clone(),
             AccessRecord {
@@ -81,7 +83,7 @@ async fn token(State(st): St, headers: HeaderMap, body: Bytes) -> Response {
                 username: None,
                 client_id: Some(IM_CLIENT.id.to_string()),
                 realm: None,
-                expires_at: exp,
+                expires_at_ms: exp.saturating_mul(1000),
                 revoked: false,
             },
         );
@@ -94,7 +96,7 @@ async fn token(State(st): St, headers: HeaderMap, body: Bytes) -> Response {
 }
 
 async fn api(State(st): St, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    if let Err(r) = oauth::authorize(&st, &headers, Style::Im, None, "identitymanager") {
+    if let Err(r) = protected::authorize(&st, &headers, Style::Im, None, "identitymanager") {
         return r;
     }
     let query = oauth::parse_query(q.unwrap_or_default().as_bytes()).unwrap_or_default();

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::jwt::{Alg, at_hash, random_token, s256};
 use crate::oauth::{self, Basic, Form};
+use crate::protected;
 use crate::seed::{Client, KC_CLIENTS, KC_REALMS, User, ct_eq, user_by_password, user_by_subject};
 use crate::state::AppState;
 use crate::store::{AccessRecord, AuthCode, Family, RefreshError, Style};
@@ -227,7 +228,7 @@ fn issue_session_tokens(st: &AppState, realm: &str, family: &Family, now: i64) -
     }
 
     let mut store = st.store();
-    store.prune(now);
+    store.prune(now.saturating_mul(1000));
     store.add_access(
         access,
         AccessRecord {
@@ -237,11 +238,11 @@ fn issue_session_tokens(st: &AppState, realm: &str, family: &Family, now: i64) -
             username: family.username.clone(),
             client_id: family.client_id.clone(),
             realm: Some(realm.to_string()),
-            expires_at: exp,
+            expires_at_ms: exp.saturating_mul(1000),
             revoked: false,
         },
     );
-    store.add_refresh(refresh, &family.id, refresh_exp);
+    store.add_refresh(refresh, &family.id, refresh_exp.saturating_mul(1000));
     body
 }
 
@@ -353,14 +354,15 @@ fn refresh_grant(st: &AppState, realm: &str, client: &Client, form: &Form) -> Re
     if !typ_ok || claims.get("iss").and_then(Value::as_str) != Some(issuer(st, realm).as_str()) {
         return reject("Invalid refresh token");
     }
-    let now = st.now();
+    let now_ms = st.now_ms();
+    let now = now_ms.div_euclid(1000);
     let rotate = st.settings().kc_rotation;
     let result = st.store().use_refresh(
         token,
         Style::Kc,
         rotate,
         &|f: &Family| f.client_id.as_deref() == Some(client.id),
-        now,
+        now_ms,
     );
     match result {
         Ok(family) => {
@@ -412,7 +414,7 @@ fn client_credentials_grant(st: &AppState, realm: &str, client: &Client, form: &
             username: Some(subject),
             client_id: Some(client.id.to_string()),
             realm: Some(realm.to_string()),
-            expires_at: exp,
+            expires_at_ms: exp.saturating_mul(1000),
             revoked: false,
         },
     );
@@ -776,7 +778,7 @@ async fn userinfo(State(st): St, Path(realm): Path<String>, headers: HeaderMap) 
     if let Err(r) = check_realm(&realm) {
         return r;
     }
-    let rec = match oauth::authorize(&st, &headers, Style::Kc, Some(&realm), &realm) {
+    let rec = match protected::authorize(&st, &headers, Style::Kc, Some(&realm), &realm) {
         Ok(r) => r,
         Err(r) => return r,
     };

@@ -1,7 +1,11 @@
 //! LGDX-style custom JSON API: `POST /Identity/Auth/Login`,
 //! `POST /Identity/Auth/Refresh`, and the protected `GET /Navigation/Realms`.
-//! Every request needs `X-API-Key`. Access tokens are HS256 JWTs; refresh
-//! tokens are opaque, single-use, and reusing one revokes its session.
+//! Every request needs `X-API-Key`; a missing or wrong key is a bare 403, as
+//! LGDXRobot Cloud's ASP.NET Core pipeline answers it. Access tokens are
+//! HS256 JWTs; refresh tokens are opaque, single-use, and reusing one
+//! revokes its session. Login and refresh answers carry `expiresMins`
+//! beside the tokens, as LGDXRobot Cloud's `LoginResponseDto` and
+//! `RefreshTokenResponseDto` do.
 
 use std::sync::Arc;
 
@@ -15,10 +19,13 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::expiry::after_secs;
 use crate::jwt::{Alg, random_token};
 use crate::oauth::{self, Bearer};
+use crate::protected;
 use crate::seed::{LGDX_API_KEY, ct_eq, user_by_password, user_by_subject};
 use crate::state::AppState;
+use crate::stats::Protected;
 use crate::store::{AccessRecord, Family, RefreshError, Style};
 
 type St = State<Arc<AppState>>;
@@ -30,20 +37,37 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/Navigation/Realms", get(realms))
 }
 
-fn check_api_key(headers: &HeaderMap) -> Result<(), Response> {
-    let ok = headers
+/// Whether `X-API-Key` holds the key (compared in constant time).
+fn api_key_ok(headers: &HeaderMap) -> bool {
+    headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|k| ct_eq(k, LGDX_API_KEY));
-    if ok {
+        .is_some_and(|k| ct_eq(k, LGDX_API_KEY))
+}
+
+/// The refusal of a missing or wrong key: a bare 403. LGDXRobot Cloud puts
+/// `[Authorize(AuthenticationSchemes = "ApiKeyScheme,UICertificate")]` on
+/// its controllers; when the key fails, ASP.NET Core challenges both
+/// schemes in turn, the API-key handler setting 401 and then the
+/// certificate handler, whose challenge is a forbid, setting 403.
+fn api_key_refused() -> Response {
+    StatusCode::FORBIDDEN.into_response()
+}
+
+fn check_api_key(headers: &HeaderMap) -> Result<(), Response> {
+    if api_key_ok(headers) {
         Ok(())
     } else {
-        Err(oauth::error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_api_key",
-            "Missing or invalid X-API-Key",
-        ))
+        Err(api_key_refused())
     }
+}
+
+/// `expiresMins` as LGDXRobot Cloud computes it: it sends its configured
+/// whole-minute lifetime and sets `exp = nbf + that many minutes`, so the
+/// value is the access lifetime in whole minutes, ⌊`access_ttl` / 60⌋ (0
+/// for a lifetime under a minute).
+fn expires_mins(access_ttl: u64) -> u64 {
+    access_ttl / 60
 }
 
 fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, Response> {
@@ -78,9 +102,11 @@ struct RefreshBody {
     refresh_token: String,
 }
 
-/// Issues an access/refresh pair in `family`.
-fn issue_pair(st: &AppState, family: &Family, now: i64) -> Value {
+/// Issues an access/refresh pair in `family`:
+/// `{accessToken, refreshToken, expiresMins}`.
+fn issue_pair(st: &AppState, family: &Family, now_ms: i64) -> Value {
     let s = st.settings();
+    let now = now_ms.div_euclid(1000);
     let exp = now.saturating_add_unsigned(s.access_ttl);
     let name = user_by_subject(&family.subject).map_or("", |u| u.name);
     let claims = json!({
@@ -97,7 +123,7 @@ fn issue_pair(st: &AppState, family: &Family, now: i64) -> Value {
     let access = st.keys.sign(Alg::Hs256, &claims);
     let refresh = random_token(48);
     let mut store = st.store();
-    store.prune(now);
+    store.prune(now_ms);
     store.add_access(
         access.clone(),
         AccessRecord {
@@ -107,16 +133,16 @@ fn issue_pair(st: &AppState, family: &Family, now: i64) -> Value {
             username: family.username.clone(),
             client_id: None,
             realm: None,
-            expires_at: exp,
+            expires_at_ms: exp.saturating_mul(1000),
             revoked: false,
         },
     );
     store.add_refresh(
         refresh.clone(),
         &family.id,
-        now.saturating_add_unsigned(s.refresh_ttl),
+        after_secs(now_ms, s.refresh_ttl),
     );
-    json!({"accessToken": access, "refreshToken": refresh})
+    json!({"accessToken": access, "refreshToken": refresh, "expiresMins": expires_mins(s.access_ttl)})
 }
 
 async fn login(State(st): St, headers: HeaderMap, body: Bytes) -> Response {
@@ -135,7 +161,8 @@ async fn login(State(st): St, headers: HeaderMap, body: Bytes) -> Response {
             "The username or password is invalid.",
         );
     };
-    let now = st.now();
+    let now_ms = st.now_ms();
+    let now = now_ms.div_euclid(1000);
     let id = st.store().new_family(Family {
         id: String::new(),
         style: Style::Lgdx,
@@ -159,7 +186,11 @@ async fn login(State(st): St, headers: HeaderMap, body: Bytes) -> Response {
         );
     };
     st.stats().login(Style::Lgdx);
-    oauth::no_store_json(StatusCode::OK, &issue_pair(&st, &family, now))
+    let mut body = issue_pair(&st, &family, now_ms);
+    // The login DTO also says whether a second factor is needed; the seeded
+    // users have none.
+    body["requiresTwoFactor"] = json!(false);
+    oauth::no_store_json(StatusCode::OK, &body)
 }
 
 async fn refresh(State(st): St, headers: HeaderMap, body: Bytes) -> Response {
@@ -193,18 +224,18 @@ async fn refresh(State(st): St, headers: HeaderMap, body: Bytes) -> Response {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let now = st.now();
+    let now_ms = st.now_ms();
     let result = st.store().use_refresh(
         &b.refresh_token,
         Style::Lgdx,
         true,
         &|f: &Family| f.subject == subject,
-        now,
+        now_ms,
     );
     match result {
         Ok(family) => {
             st.stats().refresh(Style::Lgdx);
-            oauth::no_store_json(StatusCode::OK, &issue_pair(&st, &family, now))
+            oauth::no_store_json(StatusCode::OK, &issue_pair(&st, &family, now_ms))
         }
         Err(e) => {
             let desc = match e {
@@ -223,13 +254,44 @@ async fn refresh(State(st): St, headers: HeaderMap, body: Bytes) -> Response {
     }
 }
 
+/// `GET /Navigation/Realms` needs the key and the Bearer token. LGDXRobot
+/// Cloud's `RealmsController` carries both `[Authorize]` attributes, so one
+/// policy holds the API-key, certificate and Bearer schemes, and ASP.NET
+/// Core's `PolicyEvaluator` decides:
+///
+/// - key and token good: 200;
+/// - key good, token refused or absent: the key authenticated the call, so
+///   authorization fails with a forbid, a bare 403 (with
+///   `api_reject_status` 403; the default 401 answers with the challenge);
+/// - key bad, token refused or absent: nothing authenticated, every scheme
+///   is challenged and Bearer's, the last, leaves 401 with its challenge;
+/// - key bad, token good: refused with the key's 403. (LGDXRobot Cloud
+///   itself lets a valid token through here; its documentation asks for
+///   the key, and so does the emulator.)
 async fn realms(State(st): St, headers: HeaderMap) -> Response {
-    if let Err(r) = check_api_key(&headers) {
-        return r;
+    let key_ok = api_key_ok(&headers);
+    let result = protected::check(&st, &headers, Style::Lgdx, None);
+    match (key_ok, &result) {
+        (false, Ok(_)) => {
+            st.stats().protected(Protected::BadApiKey);
+            api_key_refused()
+        }
+        (true, Ok(_)) => {
+            protected::count(&st, &result);
+            realm_list()
+        }
+        (true, Err(r)) => {
+            protected::count(&st, &result);
+            protected::refuse(&st, *r, "lgdx", true)
+        }
+        (false, Err(r)) => {
+            protected::count(&st, &result);
+            protected::challenge(*r, "lgdx")
+        }
     }
-    if let Err(r) = oauth::authorize(&st, &headers, Style::Lgdx, None, "lgdx") {
-        return r;
-    }
+}
+
+fn realm_list() -> Response {
     axum::Json(json!([
         {"id": 1, "name": "Demo Realm", "description": "The first realm", "resolution": 0.05},
         {"id": 2, "name": "Warehouse", "description": "A second realm", "resolution": 0.05},

@@ -28,12 +28,14 @@
 mod admin;
 mod config;
 mod endpoints;
+mod expiry;
 mod faults;
 mod identity_manager;
 mod jwt;
 mod keycloak;
 mod lgdx;
 mod oauth;
+mod protected;
 pub mod seed;
 mod server;
 mod state;

@@ -1,5 +1,5 @@
 //! Shared OAuth plumbing: error bodies, form parsing, client and bearer
-//! credentials, and the gate in front of every protected API.
+//! credentials, and the RFC 6750 challenge.
 
 use std::collections::HashMap;
 
@@ -8,10 +8,6 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-
-use crate::state::AppState;
-use crate::stats::Protected;
-use crate::store::{AccessError, AccessRecord, Style};
 
 /// A JSON response that no cache may keep (token endpoint rule, RFC 6749 §5.1).
 pub(crate) fn no_store_json(status: StatusCode, body: &Value) -> Response {
@@ -228,52 +224,6 @@ pub(crate) fn bearer_challenge(realm: &str, error: Option<(&str, &str)>) -> Resp
         r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     r
-}
-
-/// The gate of a protected API: the Bearer token must be one this server
-/// issued for `style` (and `realm`), unexpired and unrevoked. Counts the
-/// outcome, including calls made with an expired token.
-pub(crate) fn authorize(
-    st: &AppState,
-    headers: &HeaderMap,
-    style: Style,
-    realm: Option<&str>,
-    challenge_realm: &str,
-) -> Result<AccessRecord, Response> {
-    let token = match bearer(headers) {
-        Bearer::Token(t) => t,
-        Bearer::Missing => {
-            st.stats().protected(Protected::Missing);
-            return Err(bearer_challenge(challenge_realm, None));
-        }
-        Bearer::Malformed => {
-            st.stats().protected(Protected::Invalid);
-            return Err(bearer_challenge(
-                challenge_realm,
-                Some(("invalid_token", "Malformed bearer token")),
-            ));
-        }
-    };
-    let now = st.now();
-    let result = st.store().check_access(token, style, realm, now);
-    match result {
-        Ok(rec) => {
-            st.stats().protected(Protected::Ok);
-            Ok(rec)
-        }
-        Err(e) => {
-            let (kind, desc) = match e {
-                AccessError::Expired => (Protected::Expired, "The access token expired"),
-                AccessError::Revoked => (Protected::Invalid, "The access token was revoked"),
-                AccessError::Unknown => (Protected::Invalid, "The access token is invalid"),
-            };
-            st.stats().protected(kind);
-            Err(bearer_challenge(
-                challenge_realm,
-                Some(("invalid_token", desc)),
-            ))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -56,13 +56,16 @@ impl AppState {
         s.clone()
     }
 
-    /// Server time in Unix milliseconds: the real clock plus the offset.
+    /// Server time in Unix milliseconds: the real clock plus the offsets
+    /// (`clock_offset` seconds and `clock_offset_ms`).
     pub(crate) fn now_ms(&self) -> i64 {
         let real = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0);
-        real.saturating_add(self.settings().clock_offset.saturating_mul(1000))
+        let s = self.settings();
+        real.saturating_add(s.clock_offset.saturating_mul(1000))
+            .saturating_add(s.clock_offset_ms)
     }
 
     /// Server time in Unix seconds.

@@ -20,6 +20,19 @@ pub(crate) enum Protected {
     Missing,
     Expired,
     Invalid,
+    /// The token was good but the API key missing or wrong (LGDX).
+    BadApiKey,
+}
+
+/// What a token endpoint handed out, put in the response's extensions by
+/// the handler and copied to the request's log entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum TokenOutcome {
+    /// A token issued by this request.
+    New,
+    /// A token issued earlier and still unexpired, handed back again.
+    Reissued,
 }
 
 /// One received API request.
@@ -37,6 +50,9 @@ pub(crate) struct LogEntry {
     pub(crate) status: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) fault: Option<String>,
+    /// For TNCO token requests that succeeded: `new` or `reissued`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) token: Option<TokenOutcome>,
     pub(crate) duration_ms: u64,
 }
 
@@ -74,6 +90,9 @@ pub(crate) struct Stats {
     protected_missing: u64,
     protected_expired: u64,
     protected_invalid: u64,
+    protected_bad_api_key: u64,
+    tnco_new: u64,
+    tnco_reissued: u64,
     faults: BTreeMap<String, u64>,
     log: VecDeque<LogEntry>,
     seq: u64,
@@ -104,6 +123,13 @@ impl Stats {
     pub(crate) fn client_credentials(&mut self, s: Style) {
         self.client_credentials.add(s);
     }
+    /// A successful TNCO client-credentials grant: a new token or a re-issue.
+    pub(crate) fn tnco_token(&mut self, outcome: TokenOutcome) {
+        match outcome {
+            TokenOutcome::New => self.tnco_new += 1,
+            TokenOutcome::Reissued => self.tnco_reissued += 1,
+        }
+    }
     pub(crate) fn code_exchange(&mut self) {
         self.code_exchanges += 1;
     }
@@ -116,6 +142,7 @@ impl Stats {
             Protected::Missing => self.protected_missing += 1,
             Protected::Expired => self.protected_expired += 1,
             Protected::Invalid => self.protected_invalid += 1,
+            Protected::BadApiKey => self.protected_bad_api_key += 1,
         }
     }
     pub(crate) fn fault(&mut self, kind: &str) {
@@ -153,7 +180,9 @@ impl Stats {
                 "missing": self.protected_missing,
                 "expired": self.protected_expired,
                 "invalid": self.protected_invalid,
+                "bad_api_key": self.protected_bad_api_key,
             },
+            "tnco_tokens": {"new": self.tnco_new, "reissued": self.tnco_reissued},
             "expired_token_calls": self.protected_expired,
             "faults_applied": faults,
             "log": self.log,

@@ -1,10 +1,13 @@
 //! Sessions ("token families"), refresh tokens, access tokens and
-//! authorization codes, all in memory. Times are server seconds (the
-//! offset clock). Tokens are keys here and never leave through the admin API.
+//! authorization codes, all in memory. Token expiries are server
+//! milliseconds, other times server seconds (both on the offset clock).
+//! Tokens are keys here and never leave through the admin API.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
+
+use crate::expiry::is_expired;
 
 /// One of the four emulated API styles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -53,7 +56,8 @@ pub(crate) struct Family {
 #[derive(Debug, Clone)]
 struct RefreshRecord {
     family: String,
-    expires_at: i64,
+    /// Server milliseconds.
+    expires_at_ms: i64,
     used: bool,
 }
 
@@ -66,7 +70,8 @@ pub(crate) struct AccessRecord {
     pub(crate) username: Option<String>,
     pub(crate) client_id: Option<String>,
     pub(crate) realm: Option<String>,
-    pub(crate) expires_at: i64,
+    /// Server milliseconds; for a JWT, its `exp` × 1000.
+    pub(crate) expires_at_ms: i64,
     pub(crate) revoked: bool,
 }
 
@@ -138,12 +143,12 @@ impl Store {
         v
     }
 
-    pub(crate) fn add_refresh(&mut self, token: String, family: &str, expires_at: i64) {
+    pub(crate) fn add_refresh(&mut self, token: String, family: &str, expires_at_ms: i64) {
         self.refresh.insert(
             token,
             RefreshRecord {
                 family: family.to_string(),
-                expires_at,
+                expires_at_ms,
                 used: false,
             },
         );
@@ -154,13 +159,14 @@ impl Store {
     }
 
     /// Looks an access token up for `style` (and `realm`, where the style has
-    /// realms); expired, revoked and revoked-session tokens are refused.
+    /// realms); expired (by the style's rule), revoked and revoked-session
+    /// tokens are refused.
     pub(crate) fn check_access(
         &self,
         token: &str,
         style: Style,
         realm: Option<&str>,
-        now: i64,
+        now_ms: i64,
     ) -> Result<AccessRecord, AccessError> {
         let rec = self.access.get(token).ok_or(AccessError::Unknown)?;
         if rec.style != style || (realm.is_some() && rec.realm.as_deref() != realm) {
@@ -174,10 +180,33 @@ impl Store {
         if rec.revoked || family_revoked {
             return Err(AccessError::Revoked);
         }
-        if now >= rec.expires_at {
+        if is_expired(style, rec.expires_at_ms, now_ms) {
             return Err(AccessError::Expired);
         }
         Ok(rec.clone())
+    }
+
+    /// The unexpired, unrevoked session-less token of `style` issued to
+    /// `client_id` (the latest-expiring one, should there be several), with
+    /// its expiry: what Spring's `TokenStore.getAccessToken(authentication)`
+    /// finds for a client-credentials request.
+    pub(crate) fn live_client_token(
+        &self,
+        style: Style,
+        client_id: &str,
+        now_ms: i64,
+    ) -> Option<(String, i64)> {
+        self.access
+            .iter()
+            .filter(|(_, a)| {
+                a.style == style
+                    && a.family.is_none()
+                    && !a.revoked
+                    && a.client_id.as_deref() == Some(client_id)
+                    && !is_expired(style, a.expires_at_ms, now_ms)
+            })
+            .max_by_key(|(_, a)| a.expires_at_ms)
+            .map(|(t, a)| (t.clone(), a.expires_at_ms))
     }
 
     /// Spends a refresh token of `style`. `rotate`: a used token is refused
@@ -189,7 +218,7 @@ impl Store {
         style: Style,
         rotate: bool,
         owner: &dyn Fn(&Family) -> bool,
-        now: i64,
+        now_ms: i64,
     ) -> Result<Family, RefreshError> {
         let rec = self.refresh.get(token).ok_or(RefreshError::Unknown)?;
         let fam = self
@@ -199,7 +228,7 @@ impl Store {
         if fam.style != style {
             return Err(RefreshError::Unknown);
         }
-        if now >= rec.expires_at {
+        if is_expired(style, rec.expires_at_ms, now_ms) {
             return Err(RefreshError::Expired);
         }
         if !owner(fam) {
@@ -312,11 +341,16 @@ impl Store {
         *self = Self::default();
     }
 
-    /// Drops records long past expiry so a long demo run stays small.
-    pub(crate) fn prune(&mut self, now: i64) {
-        const GRACE: i64 = 3600;
-        self.access.retain(|_, a| a.expires_at + GRACE > now);
-        self.refresh.retain(|_, r| r.expires_at + GRACE > now);
-        self.codes.retain(|_, c| c.expires_at + GRACE > now);
+    /// Drops records an hour past expiry so a long demo run stays small.
+    pub(crate) fn prune(&mut self, now_ms: i64) {
+        const GRACE_S: i64 = 3600;
+        const GRACE_MS: i64 = GRACE_S * 1000;
+        let now_s = now_ms.div_euclid(1000);
+        self.access
+            .retain(|_, a| a.expires_at_ms.saturating_add(GRACE_MS) > now_ms);
+        self.refresh
+            .retain(|_, r| r.expires_at_ms.saturating_add(GRACE_MS) > now_ms);
+        self.codes
+            .retain(|_, c| c.expires_at.saturating_add(GRACE_S) > now_s);
     }
 }

@@ -2,6 +2,13 @@
 //! client_credentials with HTTP Basic client authentication only (decoded
 //! per RFC 6749 §2.3.1); opaque UUID v4 access tokens; and the protected
 //! `GET /tnco/api/resources`.
+//!
+//! The token endpoint behaves like Spring Security OAuth's
+//! `DefaultTokenServices.createAccessToken`: while the client's token is
+//! unexpired it hands that same token back, and `expires_in` is what
+//! `OAuth2AccessTokenJackson2Serializer` writes, `(expiration - now) / 1000`
+//! truncated, so it shrinks with every request and reads 0 in the last
+//! second (`tnco_reissue`).
 
 use std::sync::Arc;
 
@@ -13,9 +20,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
+use crate::expiry::{after_secs, remaining_secs};
 use crate::oauth::{self, Basic};
+use crate::protected;
 use crate::seed::{TNCO_CLIENTS, ct_eq};
 use crate::state::AppState;
+use crate::stats::TokenOutcome;
 use crate::store::{AccessRecord, Style};
 
 type St = State<Arc<AppState>>;
@@ -70,35 +80,56 @@ async fn token(State(st): St, headers: HeaderMap, body: Bytes) -> Response {
     if form.get("scope").is_some_and(|s| s != "all") {
         return oauth::error(StatusCode::BAD_REQUEST, "invalid_scope", "Invalid scope");
     }
-    let ttl = st.settings().tnco_ttl;
-    let now = st.now();
-    let access = uuid::Uuid::new_v4().to_string();
+    let (access, expires_at_ms, outcome, now_ms) = issue(&st, id);
     {
-        let mut store = st.store();
-        store.prune(now);
-        store.add_access(
-            access.clone(),
-            AccessRecord {
-                style: Style::Tnco,
-                family: None,
-                subject: id.clone(),
-                username: None,
-                client_id: Some(id),
-                realm: None,
-                expires_at: now.saturating_add_unsigned(ttl),
-                revoked: false,
-            },
-        );
+        let mut stats = st.stats();
+        stats.client_credentials(Style::Tnco);
+        stats.tnco_token(outcome);
     }
-    st.stats().client_credentials(Style::Tnco);
-    oauth::no_store_json(
+    let expires_in = remaining_secs(expires_at_ms, now_ms);
+    let mut r = oauth::no_store_json(
         StatusCode::OK,
-        &json!({"access_token": access, "token_type": "bearer", "expires_in": ttl, "scope": "all"}),
-    )
+        &json!({"access_token": access, "token_type": "bearer", "expires_in": expires_in, "scope": "all"}),
+    );
+    r.extensions_mut().insert(outcome);
+    r
+}
+
+/// The client's live token when re-issue is on and there is one, else a new
+/// token: `(token, expires_at_ms, outcome, now_ms)`. Looked up and stored
+/// under one lock, so concurrent requests get one token between them.
+fn issue(st: &AppState, client_id: String) -> (String, i64, TokenOutcome, i64) {
+    let s = st.settings();
+    let now_ms = st.now_ms();
+    let mut store = st.store();
+    store.prune(now_ms);
+    if s.tnco_reissue {
+        if let Some((token, expires_at_ms)) =
+            store.live_client_token(Style::Tnco, &client_id, now_ms)
+        {
+            return (token, expires_at_ms, TokenOutcome::Reissued, now_ms);
+        }
+    }
+    let access = uuid::Uuid::new_v4().to_string();
+    let expires_at_ms = after_secs(now_ms, s.tnco_ttl);
+    store.add_access(
+        access.clone(),
+        AccessRecord {
+            style: Style::Tnco,
+            family: None,
+            subject: client_id.clone(),
+            username: None,
+            client_id: Some(client_id),
+            realm: None,
+            expires_at_ms,
+            revoked: false,
+        },
+    );
+    (access, expires_at_ms, TokenOutcome::New, now_ms)
 }
 
 async fn resources(State(st): St, headers: HeaderMap) -> Response {
-    if let Err(r) = oauth::authorize(&st, &headers, Style::Tnco, None, "tnco") {
+    if let Err(r) = protected::authorize(&st, &headers, Style::Tnco, None, "tnco") {
         return r;
     }
     axum::Json(json!({"items": [

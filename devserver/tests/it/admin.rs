@@ -220,8 +220,33 @@ async fn stats_and_log_hold_no_secrets() {
         .send()
         .await
         .unwrap();
+    // A wrong API key and the right one, on every LGDX route.
+    for key in ["wrong-key-7f3a9c", devserver::seed::LGDX_API_KEY] {
+        srv.http
+            .get(srv.url("/Navigation/Realms"))
+            .header("X-API-Key", key)
+            .bearer_auth(s(&l["accessToken"]))
+            .send()
+            .await
+            .unwrap();
+        srv.http
+            .post(srv.url("/Identity/Auth/Refresh"))
+            .header("X-API-Key", key)
+            .json(&json!({"refreshToken": "x"}))
+            .send()
+            .await
+            .unwrap();
+    }
     let dump = format!(
-        "{}{}",
+        "{}{}{}",
+        srv.http
+            .get(srv.url("/admin/config"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
         srv.stats().await,
         srv.http
             .get(srv.url("/admin/sessions"))
@@ -240,6 +265,8 @@ async fn stats_and_log_hold_no_secrets() {
         s(&k["access_token"]),
         s(&k["refresh_token"]),
         "access_token=abc",
+        "wrong-key-7f3a9c",
+        devserver::seed::LGDX_API_KEY,
     ] {
         assert!(!dump.contains(secret), "stats leak {secret}");
     }
@@ -376,6 +403,36 @@ async fn runtime_config() {
         (Some(7), Some(300))
     );
     assert_eq!(srv.kc_login("").await["expires_in"], 7);
+    let defaults = srv.set(json!({})).await;
+    assert_eq!(
+        (
+            &defaults["clock_offset_ms"],
+            &defaults["tnco_reissue"],
+            &defaults["api_reject_status"]
+        ),
+        (&json!(0), &json!(true), &json!(401))
+    );
+    let c = srv
+        .set(json!({"tnco_reissue": false, "api_reject_status": 403, "clock_offset_ms": 250}))
+        .await;
+    assert_eq!(
+        (
+            &c["clock_offset_ms"],
+            &c["tnco_reissue"],
+            &c["api_reject_status"]
+        ),
+        (&json!(250), &json!(false), &json!(403))
+    );
+    // A refused patch changes nothing, not even its valid fields.
+    let r = srv
+        .http
+        .patch(srv.url("/admin/config"))
+        .json(&json!({"access_ttl": 9, "api_reject_status": 500}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(srv.set(json!({})).await["access_ttl"], 7);
     let r = srv
         .http
         .patch(srv.url("/admin/config"))

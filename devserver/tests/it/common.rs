@@ -88,6 +88,22 @@ impl Server {
         self.set(json!({"clock_offset": off + secs})).await;
     }
 
+    /// Puts the server clock at `server_ms` (Unix milliseconds); it runs on
+    /// with real time from there. The server runs in this process, so the
+    /// two clocks are the same clock.
+    pub async fn clock_at(&self, server_ms: i64) {
+        let offset_ms = server_ms - real_now_ms();
+        self.set(json!({"clock_offset": 0, "clock_offset_ms": offset_ms}))
+            .await;
+    }
+
+    /// Puts the server clock 20 ms past the start of its next second, so a
+    /// JWT issued now (its `exp` in whole seconds) lives its full lifetime.
+    pub async fn clock_at_second_start(&self) {
+        let next = (real_now_ms() / 1000 + 1) * 1000;
+        self.clock_at(next + 20).await;
+    }
+
     pub async fn lgdx_login(&self, user: &str, pass: &str) -> Response {
         self.http
             .post(self.url("/Identity/Auth/Login"))
@@ -148,6 +164,19 @@ impl Server {
         )
         .await
     }
+}
+
+/// The machine's clock in Unix milliseconds.
+pub fn real_now_ms() -> i64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970");
+    i64::try_from(d.as_millis()).expect("ms fit")
+}
+
+/// The `exp` claim of a JWT, in milliseconds.
+pub fn exp_ms(jwt: &str) -> i64 {
+    claims(jwt)["exp"].as_i64().expect("exp") * 1000
 }
 
 /// The JSON body and the status of an OAuth error, checked to be JSON.

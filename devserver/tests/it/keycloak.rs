@@ -682,8 +682,9 @@ async fn userinfo() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(header(&r, "www-authenticate").contains("invalid_token"));
-    // Expired.
-    srv.advance(30).await;
+    // Expired: Keycloak compares whole seconds (`currentTime > exp`), so
+    // the token fails one second after its `exp`.
+    srv.advance(31).await;
     let r = srv
         .http
         .get(srv.url(&format!("{KC}/userinfo")))

@@ -59,17 +59,17 @@ async fn login_call_refresh_happy_path() {
 async fn login_rejections() {
     let srv = start().await;
     let body = json!({"username": "demo", "password": "demo-password"});
-    // No key, wrong key.
-    for key in [None, Some("wrong")] {
+    // No key, wrong key: a bare 403, as ASP.NET Core answers when the
+    // API-key and certificate schemes both fail.
+    for key in [None, Some("wrong"), Some("")] {
         let mut req = srv.http.post(srv.url("/Identity/Auth/Login")).json(&body);
         if let Some(k) = key {
             req = req.header("X-API-Key", k);
         }
-        let (st, err, _) = oauth_error(req.send().await.unwrap()).await;
-        assert_eq!(
-            (st, err.as_str()),
-            (StatusCode::UNAUTHORIZED, "invalid_api_key")
-        );
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{key:?}");
+        assert_eq!(header(&r, "www-authenticate"), "");
+        assert_eq!(r.text().await.unwrap(), "");
     }
     // Wrong password, unknown user.
     for (u, p) in [("demo", "nope"), ("mallory", "demo-password")] {
@@ -226,17 +226,81 @@ async fn protected_api_rejections() {
     let r = realms(&srv, "eyJhbGciOiJIUzI1NiJ9.e30.x").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(header(&r, "www-authenticate").contains("error=\"invalid_token\""));
-    // Valid token, missing API key.
-    let r = srv
-        .http
-        .get(srv.url("/Navigation/Realms"))
-        .bearer_auth(&a1)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(oauth_error(r).await.1, "invalid_api_key");
+    // Valid token, missing or wrong API key: the key's bare 403.
+    for key in [None, Some("wrong")] {
+        let mut req = srv.http.get(srv.url("/Navigation/Realms")).bearer_auth(&a1);
+        if let Some(k) = key {
+            req = req.header("X-API-Key", k);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{key:?}");
+        assert_eq!(header(&r, "www-authenticate"), "");
+        assert_eq!(r.text().await.unwrap(), "");
+    }
     let st = srv.stats().await;
     assert_eq!(st["protected_calls"]["missing"], 1);
     assert_eq!(st["protected_calls"]["invalid"], 1);
+    assert_eq!(st["protected_calls"]["bad_api_key"], 2);
+    assert_eq!(st["protected_calls"]["ok"], 0);
     assert_eq!(st["expired_token_calls"], 0);
+}
+
+fn keys(v: &Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    k.sort_unstable();
+    k
+}
+
+#[tokio::test]
+async fn responses_carry_expires_mins_as_lgdx_computes_it() {
+    for (ttl, mins) in [(30, 0), (59, 0), (60, 1), (90, 1), (1800, 30)] {
+        let mut cfg = devserver::Config::default();
+        cfg.settings.access_ttl = ttl;
+        let srv = start_with(cfg).await;
+        let r = srv.lgdx_login("demo", "demo-password").await;
+        let b: Value = r.json().await.unwrap();
+        // The exact field set of LGDXRobot Cloud's LoginResponseDto.
+        assert_eq!(
+            keys(&b),
+            [
+                "accessToken",
+                "expiresMins",
+                "refreshToken",
+                "requiresTwoFactor"
+            ]
+        );
+        assert_eq!(b["expiresMins"], mins, "ttl {ttl}");
+        assert_eq!(b["requiresTwoFactor"], false);
+        let c = claims(s(&b["accessToken"]));
+        assert_eq!(c["exp"].as_u64().unwrap() - c["nbf"].as_u64().unwrap(), ttl);
+        let r = srv
+            .lgdx_refresh(s(&b["accessToken"]), s(&b["refreshToken"]))
+            .await;
+        let b: Value = r.json().await.unwrap();
+        // RefreshTokenResponseDto: no requiresTwoFactor.
+        assert_eq!(keys(&b), ["accessToken", "expiresMins", "refreshToken"]);
+        assert_eq!(b["expiresMins"], mins);
+    }
+}
+
+#[tokio::test]
+async fn refresh_needs_the_api_key() {
+    let srv = start().await;
+    let (a1, r1) = login(&srv).await;
+    for key in [None, Some("wrong")] {
+        let mut req = srv
+            .http
+            .post(srv.url("/Identity/Auth/Refresh"))
+            .bearer_auth(&a1)
+            .json(&json!({"refreshToken": r1}));
+        if let Some(k) = key {
+            req = req.header("X-API-Key", k);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(r.text().await.unwrap(), "");
+    }
+    // The refresh token was not spent by the refused calls.
+    assert_eq!(srv.lgdx_refresh(&a1, &r1).await.status(), StatusCode::OK);
+    assert_eq!(srv.stats().await["refreshes"]["lgdx"], 1);
 }

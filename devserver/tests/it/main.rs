@@ -14,4 +14,6 @@ mod faults;
 mod identity_manager;
 mod keycloak;
 mod lgdx;
+mod lifetimes;
+mod reject_status;
 mod tnco;
