@@ -216,7 +216,33 @@ impl<P: Platform> Driver<P> {
     /// refresh fails but the held token is still fresh, that token is
     /// returned. A token that arrives already expired (`expires_in: 0`) is
     /// handed to the callers of that refresh only.
+    ///
+    /// During backoff, a caller without a valid token waits for the next
+    /// attempt while it is due within the policy's `max_wait_ms` (counted
+    /// from the call), and joins it. When the wait would be longer it fails
+    /// at once: with the error of the attempt it took part in, else with
+    /// [`Error::RetryLater`].
     pub async fn access_token(&self) -> Result<AccessToken, Error> {
+        let deadline = self
+            .now()
+            .plus_millis(self.inner.config.refresh.max_wait_ms);
+        loop {
+            let error = match self.access_token_once().await {
+                Err(e) if e.is_transient() => e,
+                other => return other,
+            };
+            let now = self.now();
+            let retry_at = self.inner.session.borrow().retry_at();
+            let Some(at) = retry_at.filter(|at| *at <= deadline) else {
+                return Err(error);
+            };
+            let ms = u32::try_from(at.saturating_since(now)).unwrap_or(u32::MAX);
+            self.platform().sleeper().sleep(ms.max(1)).await;
+        }
+    }
+
+    /// One try of [`Driver::access_token`].
+    async fn access_token_once(&self) -> Result<AccessToken, Error> {
         let now = self.now();
         {
             let s = self.inner.session.borrow();
@@ -237,21 +263,67 @@ impl<P: Platform> Driver<P> {
         })
     }
 
-    /// Refreshes now (e.g. after a 401 from a resource server), unless
-    /// another context already did; joins a refresh in flight.
+    /// Refreshes now, unless another context already did; joins a refresh
+    /// in flight.
     pub async fn refresh(&self) -> Result<(), Error> {
         self.renew(true).await
     }
 
-    /// Logs out: clears the session and the store at once, then revokes the
-    /// token when a `revocationUrl` is configured (RFC 7009). A failed
-    /// revocation is reported as [`Event::RevocationFailed`]; the local
-    /// logout has completed anyway. Only a store failure is an error.
+    /// A resource server rejected `token`: renews at once (see
+    /// [`Session::handle_rejected`]) unless the held token already changed,
+    /// and returns the token to retry with. That is `token` itself when
+    /// nothing newer could be had (the server re-issued it, or the renewal
+    /// failed).
+    pub async fn token_rejected(&self, token: &str) -> Result<AccessToken, Error> {
+        let now = self.now();
+        let marked = self.session().handle_rejected(now, token);
+        if marked {
+            // A failure is an event already; the caller keeps its answer.
+            let _ = self.renew(false).await;
+        }
+        match self.access_token().await {
+            Ok(t) => Ok(t),
+            Err(_) if !marked => Ok(AccessToken::new(token)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Logs out: clears the session and the store and tells the other
+    /// contexts at once; then waits for a refresh another context may have
+    /// in flight (under the cross-context lock), so that the revocation
+    /// (RFC 7009, when a `revocationUrl` is configured) cannot reject that
+    /// refresh and covers the tokens it stored. A failed revocation is
+    /// reported as [`Event::RevocationFailed`]; the local logout has
+    /// completed anyway. Only a store failure is an error.
     pub async fn logout(&self) -> Result<(), Error> {
         let now = self.now();
         self.session().logout(now);
-        let events = self.pump(None).await;
+        let mut events = Vec::new();
+        self.flush_store(&mut events).await;
+        while let Some(e) = self.session().poll_event() {
+            events.push(e);
+        }
+        self.emit(&events);
+        let key = &self.inner.options.storage_key;
+        // Without the lock (a timeout, none in this runtime) the logout goes
+        // on: the local part is done and the revocation is still due.
+        let guard = self
+            .platform()
+            .lock()
+            .acquire(key, self.inner.options.lock_timeout_ms)
+            .await;
+        if let Ok(Some(text)) = self.platform().store().get(key).await {
+            self.session().logout_stored(&text);
+        }
+        events.extend(self.pump(None).await);
+        drop(guard);
         storage_error(&events).map_or(Ok(()), Err)
+    }
+
+    /// When the next attempt after a failure is due, during backoff.
+    #[must_use]
+    pub fn retry_at(&self) -> Option<UnixMillis> {
+        self.inner.session.borrow().retry_at()
     }
 
     /// When the adapter's single timer should fire next (epoch ms).
@@ -467,6 +539,13 @@ impl<P: Platform> Driver<P> {
             match result {
                 Ok(resp) => {
                     if Some(id) == refresh_id && matches!(resp.status, 400 | 401) {
+                        // Another context may have rotated or logged out
+                        // meanwhile; its write may reach this one a moment
+                        // late (see `DriverOptions::store_settle_ms`).
+                        let settle = self.inner.options.store_settle_ms;
+                        if settle > 0 {
+                            self.platform().sleeper().sleep(settle).await;
+                        }
                         self.reload().await;
                     }
                     let now = self.now();

@@ -21,6 +21,29 @@
 //!   token and state on the JS side, so a cached lookup never crosses into
 //!   wasm, and wraps `fetch`; every decision stays in Rust.
 
+//!
+//! ## The timing model
+//!
+//! - **Ahead of expiry**, a token is refreshed `clamp(leadFraction ×
+//!   lifetime, minLeadMs, maxLeadMs)` (minus jitter) before it expires, and
+//!   never sooner than `minIntervalMs` after the last tokens arrived.
+//! - **A token that has expired, or that the API just rejected, is renewed
+//!   at once:** one shared request for all callers. `minIntervalMs` never
+//!   fails or delays such a caller.
+//! - **Failures alone are rate-limited:** exponential backoff with jitter,
+//!   or the server's `Retry-After`. During backoff a caller without a valid
+//!   token waits for the next attempt when it is due within `maxWaitMs`
+//!   (and its `signal`), else it fails at once as transient, with `retryIn`.
+//! - **Lifetimes are truncated by servers.** `expires_in: n` means the token
+//!   expires somewhere in `[sent + n s, received + n s + 1 s)`. A new token
+//!   is kept to the earliest instant. A re-issued one (the same access
+//!   token back, as Spring Security OAuth hands out while a token is
+//!   unexpired) is kept to the latest, narrowed by every earlier answer
+//!   for it, and not asked for again before it: the server would hand back
+//!   the same token. `expires_in: 0` means
+//!   "under a second", not "expired".
+//! - A timer firing is a hint: every read checks the wall clock.
+
 pub mod core;
 pub mod driver;
 pub mod platform;

@@ -14,7 +14,7 @@ use tokenkeeper::core::config::Config;
 use tokenkeeper::core::error::{EndReason, Error};
 use tokenkeeper::core::persist::Owner;
 use tokenkeeper::core::request::{self, Credentials, Pkce};
-use tokenkeeper::core::response::{self, TransportError};
+use tokenkeeper::core::response::{self, ExpiryHint, TransportError};
 use tokenkeeper::core::secret::{AccessToken, ClientSecret, IdToken, Password, RefreshToken};
 use tokenkeeper::core::session::{Event, PersistOp, Session, Status};
 use tokenkeeper::core::time::UnixMillis;
@@ -172,7 +172,14 @@ fn tr12_tr13_tr15_expires_in_forms() {
             r#"{{"access_token":"a","token_type":"bearer","expires_in":{v}}}"#
         ))
         .unwrap();
-        assert_eq!(r.expires_in(), Some(*want), "{v}");
+        assert_eq!(
+            r.expires(),
+            Some(ExpiryHint::In {
+                count: *want,
+                unit_ms: 1_000
+            }),
+            "{v}"
+        );
     }
     for v in [
         r#""abc""#,
@@ -204,8 +211,10 @@ fn tr12_tr13_tr15_expires_in_forms() {
     assert_eq!(e.code(), "OAUTH_PARSE_ERROR");
 }
 
-// TR-14: expires_in 0 → never fresh, no proactive refresh, ≤ 1 refresh per
-// minimum interval.
+// TR-14: expires_in 0 means "under a second" (a truncated lifetime): the
+// token is handed out until 1 s after it arrived, no refresh is planned
+// ahead of that, and under continuous demand it is renewed at most once a
+// second: at its expiry, at once, with no minimum interval.
 #[test]
 fn tr14_expires_in_zero() {
     let mut s = logged_in(
@@ -213,26 +222,30 @@ fn tr14_expires_in_zero() {
         &password("a", "SENTINEL_PW_1"),
         &kc_body(r#","refresh_token":"SENTINEL_RT_1""#).replace("300", "0"),
     );
-    assert!(s.access_token(T0).is_none());
-    assert!(s.current_access_token().is_some());
+    assert!(s.access_token(T0.plus_millis(999)).is_some());
+    assert!(s.access_token(T0.plus_millis(1_000)).is_none());
     assert_eq!(s.poll_timeout(), None);
+    // Ahead of expiry the minimum interval applies.
     assert!(matches!(
-        s.refresh(T0.plus_millis(4_999)),
-        Err(Error::RetryLater { retry_in_ms: 1 })
+        s.refresh(T0.plus_millis(500)),
+        Err(Error::RetryLater { retry_in_ms: 4_500 })
     ));
-    let id = s.refresh(T0.plus_millis(5_000)).unwrap();
+    // Expired: renewed at once.
+    let id = s.refresh(T0.plus_millis(1_000)).unwrap();
     drain(&mut s);
     s.handle_response(
-        T0.plus_millis(5_000),
+        T0.plus_millis(1_000),
         id,
         &json_response(200, &kc_body("").replace("300", "0")),
     );
     drain(&mut s);
+    assert!(s.access_token(T0.plus_millis(1_999)).is_some());
     assert!(matches!(
-        s.refresh(T0.plus_millis(9_000)),
+        s.refresh(T0.plus_millis(1_500)),
         Err(Error::RetryLater { .. })
     ));
     assert!(drain(&mut s).transmits.is_empty());
+    assert!(s.refresh(T0.plus_millis(2_000)).is_ok());
 }
 
 // TR-16: a 1000-year lifetime never fires at once; timer delays clamp.

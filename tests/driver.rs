@@ -286,9 +286,19 @@ fn store_change_logout_discards_refresh_in_flight() {
             .await;
             assert!(pending);
         }
-        a.logout().await.unwrap();
+        // A clears the store and tells the others at once; its revocation
+        // waits for the lock B holds for its refresh.
+        let mut logout = std::pin::pin!(a.logout());
+        let pending = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(std::future::Future::poll(logout.as_mut(), cx).is_pending())
+        })
+        .await;
+        assert!(pending);
+        assert_eq!(a.state().status, "loggedOut");
         b.handle_store_changed().await;
-        call.await
+        let result = call.await;
+        logout.await.unwrap();
+        result
     });
     assert_eq!(result.unwrap_err().code(), "AUTH_SESSION_ENDED");
     b_platform.http.assert_exhausted();

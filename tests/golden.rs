@@ -229,3 +229,65 @@ fn tnco_client_credentials_basic() {
     );
     assert!(s.access_token(UnixMillis(T0.0 + 1_199_000)).is_none());
 }
+
+/// Seed 000 as LGDXRobot Cloud answers: `expiresMins` (whole minutes)
+/// beside the JWTs, read first with `expiry: [{ field: "expiresMins",
+/// unit: "minutes" }, "jwt"]`. The server's clock is 10 min ahead and
+/// sends no `Date` and no `iat`: the JWT `exp` alone would put the expiry
+/// 10 min late, the lifetime counts from the local send time.
+#[test]
+fn lgdx_expires_mins() {
+    let cfg = config(json!({"profile": {
+        "kind": "json",
+        "loginUrl": "https://localhost:5163/Identity/Auth/Login",
+        "refreshUrl": "https://localhost:5163/Identity/Auth/Refresh",
+        "headers": {"X-API-Key": "SENTINEL_APIKEY_1"},
+        "expiry": [{"field": "expiresMins", "unit": "minutes"}, "jwt"],
+    }}));
+    let skew = 600;
+    let at1 = jwt(&json!({"sub": "alice", "exp": secs(T0) + skew + 900}));
+    let mut s = Session::new(cfg).unwrap();
+    let id = s.login(T0, &password("alice", "SENTINEL_PW_1")).unwrap();
+    drain(&mut s);
+    let login =
+        format!(r#"{{"accessToken":"{at1}","refreshToken":"SENTINEL_RT_lgdx1","expiresMins":15}}"#);
+    s.handle_response(T0.plus_millis(300), id, &json_response(200, &login));
+    assert!(matches!(drain(&mut s).events[..], [Event::LoggedIn]));
+    let t = s.tokens().unwrap();
+    assert_eq!(t.expires_at(), Some(T0.plus_millis(900_000)));
+    assert_eq!(s.snapshot().claims.unwrap()["sub"], "alice");
+
+    // 15 min from the send time, 899.7 s of it left on arrival: 20 % of
+    // that (179.94 s) ahead.
+    let due = s.poll_timeout().unwrap();
+    assert_eq!(due, T0.plus_millis(720_060));
+    s.handle_timeout(due);
+    let (id, req) = drain(&mut s).only_request();
+    assert_eq!(body(&req), r#"{"refreshToken":"SENTINEL_RT_lgdx1"}"#);
+    let at2 = jwt(&json!({"sub": "alice", "exp": secs(due) + skew + 900}));
+    let answer =
+        format!(r#"{{"accessToken":"{at2}","refreshToken":"SENTINEL_RT_lgdx2","expiresMins":15}}"#);
+    s.handle_response(due.plus_millis(250), id, &json_response(200, &answer));
+    assert!(matches!(
+        drain(&mut s).events[..],
+        [Event::Refreshed { rotated: true }]
+    ));
+    assert_eq!(
+        s.tokens().unwrap().expires_at(),
+        Some(due.plus_millis(900_000))
+    );
+
+    // An answer without `expiresMins` falls back to the JWT `exp`, in the
+    // server's clock (no offset known here).
+    let due = s.poll_timeout().unwrap();
+    s.handle_timeout(due);
+    let (id, _) = drain(&mut s).only_request();
+    let at3 = jwt(&json!({"sub": "alice", "exp": secs(due) + skew + 900}));
+    let answer = format!(r#"{{"accessToken":"{at3}","refreshToken":"SENTINEL_RT_lgdx3"}}"#);
+    s.handle_response(due, id, &json_response(200, &answer));
+    drain(&mut s);
+    assert_eq!(
+        s.tokens().unwrap().expires_at(),
+        Some(UnixMillis(secs(due) * 1_000 + (skew + 900) * 1_000))
+    );
+}

@@ -11,15 +11,32 @@
 //!   "refresh": { "leadFraction": 0.2 } }
 //! ```
 //!
+//! A JSON profile names where each token's expiry is read, in order of
+//! preference (here LGDXRobot Cloud's whole minutes, then the JWT `exp`):
+//!
+//! ```json
+//! { "profile": { "kind": "json", "loginUrl": "https://api.example/Identity/Auth/Login",
+//!                "refreshUrl": "https://api.example/Identity/Auth/Refresh",
+//!                "expiry": [{ "field": "expiresMins", "unit": "minutes" }, "jwt"],
+//!                "refreshExpiry": [{ "field": "refreshExpiresAt", "unit": "iso8601" }] } }
+//! ```
+//!
+//! A source is `"jwt"` (the token's own `exp`) or `{ field, unit }` with a
+//! lifetime unit (`"seconds"`, `"minutes"`) or an absolute one
+//! (`"epochSeconds"`, `"epochMillis"`, `"iso8601"`); see [`ExpirySource`]
+//! and, for how values are read, [`crate::core::response`].
+//!
 //! An unknown member or a mistyped value is an error naming the member,
 //! never quoting the value. [`Config::validate`] then rejects an invalid
 //! configuration with a message that names the field;
 //! [`crate::core::session::Session::new`] calls it.
 
+use super::api::{ApiOptions, ApiPolicy};
 use super::error::Error;
 use super::members::Members;
 use super::secret::ClientSecret;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -33,6 +50,9 @@ pub struct Config {
     /// Allows `http:` endpoints on hosts other than loopback (development
     /// only; RFC 6749 §3.2 requires TLS).
     pub allow_insecure_http: bool,
+    /// What `keeper.fetch` does at resource servers: `allowedOrigins` and
+    /// `rejectStatuses` (see [`ApiPolicy`]).
+    pub api: ApiOptions,
 }
 
 /// Which token endpoint dialect to speak.
@@ -75,6 +95,9 @@ pub struct OAuth2Profile {
     /// The JWK Set of the issuer's signing keys (RFC 8414 §2 `jwks_uri`),
     /// to verify ID token signatures.
     pub jwks_uri: Option<String>,
+    /// Static headers `keeper.fetch` sends with the token, to allowed
+    /// origins only (option `apiHeaders`).
+    pub api_headers: StaticHeaders,
 }
 
 /// Client authentication at the token endpoint (RFC 6749 §2.3).
@@ -102,6 +125,9 @@ pub struct JsonProfile {
     pub refresh_url: String,
     /// Static headers sent on login and refresh only (e.g. `X-API-Key`).
     pub headers: StaticHeaders,
+    /// Static headers `keeper.fetch` sends with the token, to allowed
+    /// origins only (option `apiHeaders`); not sent on login or refresh.
+    pub api_headers: StaticHeaders,
     /// Request and response member names.
     pub fields: JsonFields,
     /// Sends `Authorization: Bearer <access token>` on refresh (default
@@ -110,6 +136,180 @@ pub struct JsonProfile {
     /// Each refresh token can be used once (default true): a refresh answer
     /// without a new one leaves the session non-refreshable.
     pub single_use_refresh_token: bool,
+    /// Where the access token's expiry is read (option `expiry`), in order
+    /// of preference: the first source the response has wins. Default
+    /// `[{ field: fields.expiresIn, unit: "seconds" }, "jwt"]`.
+    pub expiry: Vec<ExpirySource>,
+    /// Where the refresh token's expiry is read (option `refreshExpiry`),
+    /// likewise; a lifetime of 0 means "no fixed maximum". Default
+    /// `[{ field: fields.refreshExpiresIn, unit: "seconds" }, "jwt"]`, the
+    /// JWT being the refresh token's.
+    pub refresh_expiry: Vec<ExpirySource>,
+}
+
+/// One place a token's expiry may be read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpirySource {
+    /// The token's own JWT `exp` claim (RFC 7519 §4.1.4), read without
+    /// verification (`"jwt"`); skipped when the token has no readable one.
+    Jwt,
+    /// A response member (`{ field, unit }`).
+    Field {
+        /// The member name.
+        name: String,
+        /// How its value is read.
+        unit: ExpiryUnit,
+    },
+}
+
+/// How an expiry member's value is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryUnit {
+    /// A lifetime in whole seconds (`"seconds"`).
+    Seconds,
+    /// A lifetime in whole minutes (`"minutes"`).
+    Minutes,
+    /// An absolute time in seconds since 1970-01-01T00:00:00Z
+    /// (`"epochSeconds"`).
+    EpochSeconds,
+    /// An absolute time in milliseconds since 1970-01-01T00:00:00Z
+    /// (`"epochMillis"`).
+    EpochMillis,
+    /// An absolute RFC 3339 date-time with an offset (`"iso8601"`; see
+    /// [`crate::core::timestamp`]).
+    Iso8601,
+}
+
+impl ExpiryUnit {
+    /// The length of a lifetime unit in milliseconds; `None` for an
+    /// absolute time.
+    #[must_use]
+    pub fn lifetime_ms(self) -> Option<u64> {
+        match self {
+            Self::Seconds => Some(1_000),
+            Self::Minutes => Some(60_000),
+            Self::EpochSeconds | Self::EpochMillis | Self::Iso8601 => None,
+        }
+    }
+}
+
+impl ExpirySource {
+    /// `[{ field: name, unit: "seconds" }, "jwt"]`: a lifetime in seconds,
+    /// else the JWT `exp`.
+    pub(crate) fn seconds_then_jwt(name: &str) -> Vec<Self> {
+        vec![
+            Self::Field {
+                name: name.to_owned(),
+                unit: ExpiryUnit::Seconds,
+            },
+            Self::Jwt,
+        ]
+    }
+
+    /// Reads entry `i` of the list `list`: `"jwt"` or `{ field, unit }`.
+    fn from_value(value: &Value, list: &'static str, i: usize) -> Result<Self, Error> {
+        Self::read(value).map_err(|(member, reason)| Error::config(entry(list, i, member), reason))
+    }
+
+    /// [`Self::from_value`], the error as the member (`""`, `".field"`,
+    /// `".unit"`) and the reason.
+    fn read(value: &Value) -> Result<Self, (&'static str, &'static str)> {
+        let map = match value {
+            Value::String(s) if s == "jwt" => return Ok(Self::Jwt),
+            Value::Object(map) => map,
+            _ => return Err(("", "must be \"jwt\" or { field, unit }")),
+        };
+        let (field, unit) = (map.get("field"), map.get("unit"));
+        if map.len() > usize::from(field.is_some()) + usize::from(unit.is_some()) {
+            return Err(("", "must have no members but field and unit"));
+        }
+        let name = match field {
+            Some(Value::String(s)) => s.clone(),
+            None | Some(Value::Null) => return Err((".field", "is required")),
+            Some(_) => return Err((".field", "must be a string")),
+        };
+        let unit = match unit.and_then(Value::as_str) {
+            Some("seconds") => ExpiryUnit::Seconds,
+            Some("minutes") => ExpiryUnit::Minutes,
+            Some("epochSeconds") => ExpiryUnit::EpochSeconds,
+            Some("epochMillis") => ExpiryUnit::EpochMillis,
+            Some("iso8601") => ExpiryUnit::Iso8601,
+            _ => {
+                return Err((
+                    ".unit",
+                    "must be \"seconds\", \"minutes\", \"epochSeconds\", \"epochMillis\" or \"iso8601\"",
+                ));
+            }
+        };
+        Ok(Self::Field { name, unit })
+    }
+
+    /// Reads the list option `list`; when it is absent, the default
+    /// `[{ field: default_field, unit: "seconds" }, "jwt"]`.
+    fn list(
+        value: Option<&Value>,
+        list: &'static str,
+        default_field: &str,
+    ) -> Result<Vec<Self>, Error> {
+        let Some(value) = value else {
+            return Ok(Self::seconds_then_jwt(default_field));
+        };
+        let items = value
+            .as_array()
+            .ok_or_else(|| Error::config(list, "must be a list of sources"))?;
+        let mut out = Vec::with_capacity(items.len());
+        for (i, v) in items.iter().enumerate() {
+            out.push(Self::from_value(v, list, i)?);
+        }
+        Ok(out)
+    }
+
+    /// The member this source reads, if any.
+    fn field(&self) -> Option<&str> {
+        match self {
+            Self::Jwt => None,
+            Self::Field { name, .. } => Some(name),
+        }
+    }
+
+    /// Checks the list option `list`: not empty, no source twice, no empty
+    /// member name, no token member (`tokens`) and no member that the
+    /// `other` list reads.
+    fn check_list(
+        list: &'static str,
+        sources: &[Self],
+        tokens: &[&str],
+        other: &[Self],
+    ) -> Result<(), Error> {
+        if sources.is_empty() {
+            return Err(Error::config(list, "must not be empty"));
+        }
+        for (i, s) in sources.iter().enumerate() {
+            let problem = match s.field() {
+                Some("") => Some((".field", "must not be empty")),
+                Some(name) if tokens.contains(&name) => {
+                    Some((".field", "must not name a token member"))
+                }
+                Some(name) if other.iter().any(|o| o.field() == Some(name)) => {
+                    Some((".field", "must not name a member that expiry reads"))
+                }
+                _ if sources[..i].iter().any(|p| p.field() == s.field()) => {
+                    Some(("", "must not repeat an earlier source"))
+                }
+                _ => None,
+            };
+            if let Some((member, reason)) = problem {
+                return Err(Error::config(entry(list, i, member), reason));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The name of entry `i` of the list option `list` or its `member`, for
+/// errors: `expiry[1].unit`.
+fn entry(list: &str, i: usize, member: &str) -> Cow<'static, str> {
+    Cow::Owned(format!("{list}[{i}]{member}"))
 }
 
 /// Headers a JSON profile sends verbatim. `Debug` shows names only: values
@@ -137,11 +337,12 @@ pub struct JsonFields {
     pub refresh_token: String,
     /// Responses: the access token member (`accessToken`).
     pub access_token: String,
-    /// Responses: the lifetime in seconds (`expiresIn`); when absent, the
-    /// access token's JWT `exp` is read.
+    /// Responses: the lifetime in seconds (`expiresIn`), the first source
+    /// of the default [`JsonProfile::expiry`].
     pub expires_in: String,
     /// Responses: the refresh token's lifetime in seconds
-    /// (`refreshExpiresIn`).
+    /// (`refreshExpiresIn`), the first source of the default
+    /// [`JsonProfile::refresh_expiry`].
     pub refresh_expires_in: String,
 }
 
@@ -163,6 +364,10 @@ impl Default for JsonFields {
 /// The refresh is due at `expires_at − clamp(leadFraction × lifetime,
 /// minLeadMs, maxLeadMs) − jitter`, never sooner than `minIntervalMs` after
 /// the tokens arrived.
+///
+/// Rate limiting is for failures: a token that has expired or was rejected
+/// is renewed at once, and during backoff a caller without a valid token
+/// waits up to `maxWaitMs` for the next attempt.
 #[derive(Debug, Clone)]
 pub struct RefreshPolicy {
     /// Share of the lifetime to refresh ahead (0–1; default 0.2).
@@ -173,9 +378,13 @@ pub struct RefreshPolicy {
     pub max_lead_ms: u64,
     /// Largest random extra lead, spreading tabs apart (default 5 s).
     pub max_jitter_ms: u64,
-    /// Least time between two refreshes (default 5 s): no refresh storm
-    /// even when `expires_in` is 0.
+    /// Least time between two refreshes ahead of expiry (default 5 s). It
+    /// never delays the renewal of a token that has expired or was
+    /// rejected.
     pub min_interval_ms: u64,
+    /// During backoff, how long a caller with no valid token waits for the
+    /// next attempt before it fails with `AUTH_RETRY_LATER` (default 5 s).
+    pub max_wait_ms: u64,
     /// First retry delay after a transient failure (default 1 s).
     pub backoff_base_ms: u64,
     /// Longest retry delay (default 60 s).
@@ -192,6 +401,7 @@ impl Default for RefreshPolicy {
             max_lead_ms: 300_000,
             max_jitter_ms: 5_000,
             min_interval_ms: 5_000,
+            max_wait_ms: 5_000,
             backoff_base_ms: 1_000,
             backoff_max_ms: 60_000,
             retry_after_max_ms: 3_600_000,
@@ -232,7 +442,13 @@ impl Config {
             value,
             "options",
             "",
-            &["profile", "refresh", "allowInsecureHttp"],
+            &[
+                "profile",
+                "refresh",
+                "allowInsecureHttp",
+                "allowedOrigins",
+                "rejectStatuses",
+            ],
         )?;
         let profile = m
             .get("profile")
@@ -244,6 +460,7 @@ impl Config {
                 None => RefreshPolicy::default(),
             },
             allow_insecure_http: m.bool("allowInsecureHttp")?.unwrap_or(false),
+            api: ApiOptions::from_members(&m)?,
         })
     }
 
@@ -254,6 +471,8 @@ impl Config {
             Profile::OAuth2(p) => p.validate(http)?,
             Profile::Json(p) => p.validate(http)?,
         }
+        // `allowedOrigins`, `rejectStatuses` and `apiHeaders`.
+        ApiPolicy::new(self, None)?;
         self.refresh.validate()
     }
 }
@@ -295,6 +514,7 @@ impl OAuth2Profile {
                 "redirectUri",
                 "issuer",
                 "jwksUri",
+                "apiHeaders",
             ],
         )?;
         let client_auth = match m.string("clientAuth")?.as_deref() {
@@ -322,6 +542,7 @@ impl OAuth2Profile {
             redirect_uri: m.string("redirectUri")?,
             issuer: m.string("issuer")?,
             jwks_uri: m.string("jwksUri")?,
+            api_headers: StaticHeaders(m.strings("apiHeaders")?),
         })
     }
 
@@ -414,44 +635,39 @@ impl JsonProfile {
                 "fields",
                 "bearerOnRefresh",
                 "singleUseRefreshToken",
+                "expiry",
+                "refreshExpiry",
+                "apiHeaders",
             ],
         )?;
+        let login_url = m.required("loginUrl")?;
+        let refresh_url = m.required("refreshUrl")?;
+        let headers = StaticHeaders(m.strings("headers")?);
+        let fields = match m.get("fields") {
+            Some(v) => JsonFields::from_value(v)?,
+            None => JsonFields::default(),
+        };
         Ok(Self {
-            login_url: m.required("loginUrl")?,
-            refresh_url: m.required("refreshUrl")?,
-            headers: StaticHeaders(m.strings("headers")?),
-            fields: match m.get("fields") {
-                Some(v) => JsonFields::from_value(v)?,
-                None => JsonFields::default(),
-            },
+            login_url,
+            refresh_url,
+            headers,
+            api_headers: StaticHeaders(m.strings("apiHeaders")?),
             bearer_on_refresh: m.bool("bearerOnRefresh")?.unwrap_or(true),
             single_use_refresh_token: m.bool("singleUseRefreshToken")?.unwrap_or(true),
+            expiry: ExpirySource::list(m.get("expiry"), "expiry", &fields.expires_in)?,
+            refresh_expiry: ExpirySource::list(
+                m.get("refreshExpiry"),
+                "refreshExpiry",
+                &fields.refresh_expires_in,
+            )?,
+            fields,
         })
     }
 
     fn validate(&self, http: bool) -> Result<(), Error> {
         check_url("loginUrl", &self.login_url, http)?;
         check_url("refreshUrl", &self.refresh_url, http)?;
-        for (name, value) in &self.headers.0 {
-            if name.is_empty() || !name.bytes().all(is_tchar) {
-                return Err(Error::config(
-                    "headers",
-                    "names must be HTTP tokens (RFC 9110 §5.6.2)",
-                ));
-            }
-            if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-                return Err(Error::config(
-                    "headers",
-                    "must not set a header the client sets",
-                ));
-            }
-            if !value
-                .bytes()
-                .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
-            {
-                return Err(Error::config("headers", "values must be visible ASCII"));
-            }
-        }
+        check_headers("headers", &self.headers)?;
         let f = &self.fields;
         let names = [
             ("fields.username", &f.username),
@@ -486,7 +702,9 @@ impl JsonProfile {
                 ));
             }
         }
-        Ok(())
+        let tokens = [f.access_token.as_str(), f.refresh_token.as_str()];
+        ExpirySource::check_list("expiry", &self.expiry, &tokens, &[])?;
+        ExpirySource::check_list("refreshExpiry", &self.refresh_expiry, &tokens, &self.expiry)
     }
 }
 
@@ -531,6 +749,7 @@ impl RefreshPolicy {
                 "maxLeadMs",
                 "maxJitterMs",
                 "minIntervalMs",
+                "maxWaitMs",
                 "backoffBaseMs",
                 "backoffMaxMs",
                 "retryAfterMaxMs",
@@ -543,6 +762,7 @@ impl RefreshPolicy {
             max_lead_ms: m.u64("maxLeadMs")?.unwrap_or(d.max_lead_ms),
             max_jitter_ms: m.u64("maxJitterMs")?.unwrap_or(d.max_jitter_ms),
             min_interval_ms: m.u64("minIntervalMs")?.unwrap_or(d.min_interval_ms),
+            max_wait_ms: m.u64("maxWaitMs")?.unwrap_or(d.max_wait_ms),
             backoff_base_ms: m.u64("backoffBaseMs")?.unwrap_or(d.backoff_base_ms),
             backoff_max_ms: m.u64("backoffMaxMs")?.unwrap_or(d.backoff_max_ms),
             retry_after_max_ms: m.u64("retryAfterMaxMs")?.unwrap_or(d.retry_after_max_ms),
@@ -570,6 +790,33 @@ impl RefreshPolicy {
         }
         Ok(())
     }
+}
+
+/// Static headers (the JSON profile's `headers`, either profile's
+/// `apiHeaders`): RFC 9110 §5.6.2 token names other than the ones the
+/// client sets, visible-ASCII values. The error names `field` only.
+pub(crate) fn check_headers(field: &'static str, headers: &StaticHeaders) -> Result<(), Error> {
+    for (name, value) in &headers.0 {
+        if name.is_empty() || !name.bytes().all(is_tchar) {
+            return Err(Error::config(
+                field,
+                "names must be HTTP tokens (RFC 9110 §5.6.2)",
+            ));
+        }
+        if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(Error::config(
+                field,
+                "must not set a header the client sets",
+            ));
+        }
+        if !value
+            .bytes()
+            .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+        {
+            return Err(Error::config(field, "values must be visible ASCII"));
+        }
+    }
+    Ok(())
 }
 
 /// RFC 9110 §5.6.2 `tchar`.

@@ -135,6 +135,12 @@ pub enum Error {
     },
     /// The cross-context lock was not acquired in time.
     LockTimeout,
+    /// `keeper.fetch` was asked to send the token to an origin outside
+    /// `allowedOrigins`; nothing was sent.
+    OriginNotAllowed {
+        /// The request's origin (scheme, host and port only; sanitised).
+        origin: String,
+    },
     /// The authorization response's `state` is missing or differs from the
     /// one sent (RFC 6749 §4.1.2, §10.12).
     StateMismatch,
@@ -211,6 +217,7 @@ impl Error {
             Self::Storage { .. } => "AUTH_STORAGE",
             Self::StoredFormat { .. } => "AUTH_STORAGE_FORMAT",
             Self::LockTimeout => "AUTH_LOCK_TIMEOUT",
+            Self::OriginNotAllowed { .. } => "AUTH_ORIGIN_NOT_ALLOWED",
             Self::StateMismatch => "AUTH_STATE_MISMATCH",
             Self::IssuerMismatch { .. } => "AUTH_ISSUER_MISMATCH",
             Self::NoPendingLogin => "AUTH_NO_PENDING_LOGIN",
@@ -352,6 +359,12 @@ impl fmt::Display for Error {
             Self::Storage { reason } => write!(f, "token storage failed: {reason}"),
             Self::StoredFormat { reason } => write!(f, "stored session {reason}"),
             Self::LockTimeout => f.write_str("lock not acquired in time"),
+            Self::OriginNotAllowed { origin } => {
+                write!(
+                    f,
+                    "\"{origin}\" is not an allowed origin for the access token"
+                )
+            }
             Self::StateMismatch => {
                 f.write_str("\"state\" of the authorization response does not match")
             }

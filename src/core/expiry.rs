@@ -1,9 +1,11 @@
 //! Expiry math: pure functions of instants and lifetimes.
 //!
 //! Expiries are absolute local instants. A lifetime from `expires_in`
-//! (RFC 6749 §5.1) counts from the moment the request was sent, which is
-//! immune to clock skew. An expiry read from a JWT `exp` (RFC 7519 §4.1.4)
-//! is in the server's clock and is shifted by the estimated offset.
+//! (RFC 6749 §5.1), or a JSON profile's lifetime in seconds or minutes,
+//! counts from the moment the request was sent, which is immune to clock
+//! skew. An absolute expiry, a JWT `exp` (RFC 7519 §4.1.4) or a JSON
+//! profile's epoch or RFC 3339 member, is in the server's clock and is
+//! shifted by the estimated offset.
 
 use super::config::RefreshPolicy;
 use super::time::UnixMillis;
@@ -22,10 +24,11 @@ pub fn timer_delay(now: UnixMillis, at: UnixMillis) -> u32 {
         .min(MAX_TIMER_DELAY_MS)
 }
 
-/// `base` plus `seconds`, saturating.
+/// `base` plus a lifetime of `count` units of `unit_ms` milliseconds
+/// (1000 for `expires_in` seconds), saturating.
 #[must_use]
-pub fn expires_at(base: UnixMillis, seconds: u64) -> UnixMillis {
-    base.plus_millis(seconds.saturating_mul(1_000))
+pub fn expires_at(base: UnixMillis, count: u64, unit_ms: u64) -> UnixMillis {
+    base.plus_millis(count.saturating_mul(unit_ms))
 }
 
 /// Whether a token with this expiry may still be used at `now`. An unknown
@@ -121,29 +124,29 @@ mod tests {
         let t0 = UnixMillis(1_000_000);
         // 1199 s (TNCO): 20 % = 239.8 s ahead.
         assert_eq!(
-            refresh_at(&p, t0, expires_at(t0, 1199), 0),
+            refresh_at(&p, t0, expires_at(t0, 1199, 1_000), 0),
             Some(t0.plus_millis(959_200))
         );
         // 3600 s: 720 s clamps to 300 s.
         assert_eq!(
-            refresh_at(&p, t0, expires_at(t0, 3600), 0),
+            refresh_at(&p, t0, expires_at(t0, 3600, 1_000), 0),
             Some(t0.plus_millis(3_300_000))
         );
         // 10 s: 2 s raises to the 5 s minimum lead; jitter ≤ half the rest.
         assert_eq!(
-            refresh_at(&p, t0, expires_at(t0, 10), 4_000),
+            refresh_at(&p, t0, expires_at(t0, 10, 1_000), 4_000),
             Some(t0.plus_millis(5_000))
         );
         // 0 s and 3 s: too short to refresh ahead.
         assert_eq!(refresh_at(&p, t0, t0, 0), None);
-        assert_eq!(refresh_at(&p, t0, expires_at(t0, 3), 0), None);
+        assert_eq!(refresh_at(&p, t0, expires_at(t0, 3, 1_000), 0), None);
         // Jitter moves it earlier, bounded by max_jitter_ms.
         assert_eq!(
-            refresh_at(&p, t0, expires_at(t0, 3600), 4_999),
+            refresh_at(&p, t0, expires_at(t0, 3600, 1_000), 4_999),
             Some(t0.plus_millis(3_295_001))
         );
         assert_eq!(
-            refresh_at(&p, t0, expires_at(t0, 3600), 5_001),
+            refresh_at(&p, t0, expires_at(t0, 3600, 1_000), 5_001),
             Some(t0.plus_millis(3_300_000))
         );
     }
@@ -173,5 +176,14 @@ mod tests {
         );
         assert!(is_fresh(s, None));
         assert!(!is_fresh(s, Some(s)));
+    }
+
+    #[test]
+    fn lifetimes_in_any_unit_saturate() {
+        let t0 = UnixMillis(1_000);
+        assert_eq!(expires_at(t0, 90, 1_000), UnixMillis(91_000));
+        assert_eq!(expires_at(t0, 15, 60_000), UnixMillis(901_000));
+        assert_eq!(expires_at(t0, 0, 60_000), t0);
+        assert_eq!(expires_at(t0, u64::MAX, 60_000), UnixMillis(u64::MAX));
     }
 }

@@ -5,6 +5,7 @@
 //! writes and timers out.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod challenge;
 pub mod claims;
 pub mod config;
@@ -22,4 +23,5 @@ pub mod response;
 pub mod secret;
 pub mod session;
 pub mod time;
+pub mod timestamp;
 pub mod tokens;

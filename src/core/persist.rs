@@ -109,6 +109,7 @@ pub fn save(t: &TokenSet, owner: Owner<'_>) -> StoredSession {
         .number("expiresAt", t.expires_at.map(|e| e.0))
         .number("refreshExpiresAt", t.refresh_expires_at.map(|e| e.0))
         .string("renewal", renewal)
+        .bool("reissued", t.reissued)
         .finish();
     StoredSession(text)
 }
@@ -180,5 +181,8 @@ pub fn load(text: &str, owner: Owner<'_>) -> Result<TokenSet, Error> {
         expires_at: number("expiresAt")?.map(UnixMillis),
         refresh_expires_at: number("refreshExpiresAt")?.map(UnixMillis),
         renewal,
+        reissued: matches!(m.get("reissued"), Some(Value::Bool(true))),
+        expires_by: None,
+        rejected: false,
     })
 }

@@ -16,15 +16,29 @@
 //! - The top level must be an object; a repeated member is rejected
 //!   (RFC 6749 §3.2: parameters "MUST NOT be included more than once").
 //! - `expires_in` may be a number or a numeric string; it must be finite and
-//!   at least 0; fractions are floored (`3600.7` → 3600).
+//!   at least 0; fractions are floored (`3600.7` → 3600). A JSON profile's
+//!   lifetimes in other units (`"minutes"`) and epoch times
+//!   (`"epochSeconds"`, `"epochMillis"`) follow the same rules.
+//! - An expiry is read from the first source of the profile's list that the
+//!   response has: OAuth 2.0 reads `expires_in`, else the access token's JWT
+//!   `exp`; a JSON profile its `expiry` option. `"jwt"` counts as absent when
+//!   the token has no readable `exp`. A present access expiry that cannot be
+//!   read is an error naming the member; a refresh token's expiry is
+//!   advisory, and an unreadable one counts as absent.
+//! - An absolute expiry (epoch or RFC 3339, not the JWT's) must lie from
+//!   2000-01-01T00:00:00Z through 9999-12-31T23:59:59.999Z, else it is
+//!   unreadable: a lifetime or a count of seconds read as a time lands in
+//!   1970, one of milliseconds read as seconds beyond the year 50000.
 //! - Errors never hold the body or a token: at most a length and a field.
 
 use super::challenge;
-use super::config::Profile;
+use super::claims::{self, UntrustedClaims};
+use super::config::{ExpirySource, ExpiryUnit, Profile};
 use super::error::{self, Error, MAX_DESCRIPTION_CHARS, MAX_ERROR_CODE_CHARS};
 use super::httpdate;
 use super::secret::{AccessToken, IdToken, RefreshToken};
 use super::time::UnixMillis;
+use super::timestamp;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -83,15 +97,46 @@ impl From<TransportError> for Error {
     }
 }
 
-/// A validated token response (RFC 6749 §5.1), lifetimes still relative.
+/// The earliest absolute expiry read from a member: 2000-01-01T00:00:00Z.
+pub const EARLIEST_EXPIRY: UnixMillis = UnixMillis(946_684_800_000);
+
+/// The latest absolute expiry read from a member:
+/// 9999-12-31T23:59:59.999Z, the last instant RFC 3339 can write.
+pub const LATEST_EXPIRY: UnixMillis = UnixMillis(253_402_300_799_999);
+
+/// What a response says about a token's expiry, before it is placed on
+/// the local clock ([`crate::core::tokens::TokenSet::from_response`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryHint {
+    /// A lifetime of `count` units of `unit_ms` milliseconds, counted from
+    /// when the request was sent and truncated to whole units by the
+    /// server.
+    In {
+        /// Whole units (fractions floored).
+        count: u64,
+        /// The unit's length in milliseconds (1000 for seconds).
+        unit_ms: u64,
+    },
+    /// An absolute instant read from a response member, in the server's
+    /// clock.
+    At(UnixMillis),
+    /// The token's JWT `exp` (RFC 7519 §4.1.4), in the server's clock.
+    Jwt(UnixMillis),
+}
+
+/// A validated token response (RFC 6749 §5.1), expiries still as the
+/// server stated them.
 #[derive(Debug, Clone)]
 pub struct TokenResponse {
     pub(crate) access_token: AccessToken,
     pub(crate) refresh_token: Option<RefreshToken>,
     pub(crate) id_token: Option<IdToken>,
-    pub(crate) expires_in: Option<u64>,
-    pub(crate) refresh_expires_in: Option<u64>,
+    pub(crate) expires: Option<ExpiryHint>,
+    pub(crate) refresh_expires: Option<ExpiryHint>,
     pub(crate) scope: Option<String>,
+    /// The access token's claims, peeked once here for its expiry, the
+    /// clock offset (`iat`) and display.
+    pub(crate) access_claims: Option<UntrustedClaims>,
 }
 
 impl TokenResponse {
@@ -110,15 +155,16 @@ impl TokenResponse {
     pub fn id_token(&self) -> Option<&IdToken> {
         self.id_token.as_ref()
     }
-    /// `expires_in` in whole seconds (fractions floored).
+    /// The access token's expiry, from the first source the response has.
     #[must_use]
-    pub fn expires_in(&self) -> Option<u64> {
-        self.expires_in
+    pub fn expires(&self) -> Option<ExpiryHint> {
+        self.expires
     }
-    /// Keycloak's `refresh_expires_in` in seconds; 0 means no fixed maximum.
+    /// The refresh token's expiry likewise (e.g. Keycloak's
+    /// `refresh_expires_in`); a lifetime of 0 means no fixed maximum.
     #[must_use]
-    pub fn refresh_expires_in(&self) -> Option<u64> {
-        self.refresh_expires_in
+    pub fn refresh_expires(&self) -> Option<ExpiryHint> {
+        self.refresh_expires
     }
     /// The granted scope (RFC 6749 §3.3); `""` is kept.
     #[must_use]
@@ -127,12 +173,12 @@ impl TokenResponse {
     }
 }
 
-/// Member names to read, per profile.
+/// Member names and expiry sources to read, per profile.
 struct Names<'a> {
     access_token: &'a str,
     refresh_token: &'a str,
-    expires_in: &'a str,
-    refresh_expires_in: &'a str,
+    expiry: Cow<'a, [ExpirySource]>,
+    refresh_expiry: Cow<'a, [ExpirySource]>,
     oauth: bool,
 }
 
@@ -141,15 +187,15 @@ fn names(profile: &Profile) -> Names<'_> {
         Profile::OAuth2(_) => Names {
             access_token: "access_token",
             refresh_token: "refresh_token",
-            expires_in: "expires_in",
-            refresh_expires_in: "refresh_expires_in",
+            expiry: Cow::Owned(ExpirySource::seconds_then_jwt("expires_in")),
+            refresh_expiry: Cow::Owned(ExpirySource::seconds_then_jwt("refresh_expires_in")),
             oauth: true,
         },
         Profile::Json(j) => Names {
             access_token: &j.fields.access_token,
             refresh_token: &j.fields.refresh_token,
-            expires_in: &j.fields.expires_in,
-            refresh_expires_in: &j.fields.refresh_expires_in,
+            expiry: Cow::Borrowed(&j.expiry),
+            refresh_expiry: Cow::Borrowed(&j.refresh_expiry),
             oauth: false,
         },
     }
@@ -192,15 +238,24 @@ pub fn parse_token_response(
         }
     }
     let refresh_token = token_field(&map, n.refresh_token)?.map(RefreshToken::new);
-    let expires_in =
-        match map.get(n.expires_in) {
-            None => None,
-            Some(v) => Some(seconds(v).ok_or_else(|| {
-                Error::invalid(owned(n.expires_in), "must be a non-negative number")
-            })?),
-        };
+    let access_claims = claims::peek(access_token.secret());
+    let expires = expiry(
+        &map,
+        &n.expiry,
+        &|| access_claims.as_ref().and_then(|c| c.expires_at),
+        true,
+    )?;
     // Advisory (Keycloak): an unreadable value is ignored, not fatal.
-    let refresh_expires_in = map.get(n.refresh_expires_in).and_then(seconds);
+    let refresh_expires = expiry(
+        &map,
+        &n.refresh_expiry,
+        &|| {
+            let rt = refresh_token.as_ref()?;
+            claims::peek(rt.secret())?.expires_at
+        },
+        false,
+    )
+    .unwrap_or(None);
     let (scope, id_token) = if n.oauth {
         (
             string_field(&map, "scope")?.map(str::to_owned),
@@ -213,10 +268,70 @@ pub fn parse_token_response(
         access_token,
         refresh_token,
         id_token,
-        expires_in,
-        refresh_expires_in,
+        expires,
+        refresh_expires,
         scope,
+        access_claims,
     })
+}
+
+/// A token's expiry: the first source in `sources` the response has;
+/// `jwt` yields the token's `exp`, if readable. A member that is present
+/// but unreadable is an error naming it when `strict` (the access token),
+/// else it counts as absent (the refresh token's expiry is advisory).
+fn expiry(
+    map: &Map<String, Value>,
+    sources: &[ExpirySource],
+    jwt: &dyn Fn() -> Option<UnixMillis>,
+    strict: bool,
+) -> Result<Option<ExpiryHint>, Error> {
+    for source in sources {
+        let hint = match source {
+            ExpirySource::Jwt => jwt().map(ExpiryHint::Jwt),
+            ExpirySource::Field { name, unit } => match map.get(name) {
+                None => None,
+                Some(v) => {
+                    let hint = read_expiry(v, *unit);
+                    if hint.is_none() && strict {
+                        return Err(Error::invalid(owned(name), unreadable(*unit)));
+                    }
+                    hint
+                }
+            },
+        };
+        if hint.is_some() {
+            return Ok(hint);
+        }
+    }
+    Ok(None)
+}
+
+/// Reads one expiry member in `unit`; `None` when it cannot be read.
+fn read_expiry(v: &Value, unit: ExpiryUnit) -> Option<ExpiryHint> {
+    if let Some(unit_ms) = unit.lifetime_ms() {
+        return Some(ExpiryHint::In {
+            count: floored(v)?,
+            unit_ms,
+        });
+    }
+    let at = match unit {
+        ExpiryUnit::EpochMillis => UnixMillis(floored(v)?),
+        ExpiryUnit::Iso8601 => timestamp::parse(v.as_str()?)?,
+        _ => UnixMillis(floored(v)?.saturating_mul(1_000)),
+    };
+    (EARLIEST_EXPIRY..=LATEST_EXPIRY)
+        .contains(&at)
+        .then_some(ExpiryHint::At(at))
+}
+
+/// What an unreadable expiry member must be, per unit.
+fn unreadable(unit: ExpiryUnit) -> &'static str {
+    match unit {
+        ExpiryUnit::Seconds | ExpiryUnit::Minutes => "must be a non-negative number",
+        ExpiryUnit::EpochSeconds => "must be epoch seconds from 2000 to 9999",
+        ExpiryUnit::EpochMillis => "must be epoch milliseconds from 2000 to 9999",
+        ExpiryUnit::Iso8601 => "must be an RFC 3339 date-time from 2000 to 9999",
+    }
 }
 
 /// Validates a revocation response (RFC 7009 §2.2): 200 is success whatever
@@ -378,9 +493,9 @@ fn string_field<'a>(
     }
 }
 
-/// Whole seconds from a finite non-negative number or numeric string
+/// A whole number from a finite non-negative number or numeric string
 /// (`"3600"`, `"3600.5"`), floored; `None` otherwise.
-fn seconds(v: &Value) -> Option<u64> {
+fn floored(v: &Value) -> Option<u64> {
     let f = match v {
         Value::Number(n) => n.as_f64()?,
         Value::String(s)

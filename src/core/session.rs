@@ -278,11 +278,19 @@ impl Session {
 
     /// Starts a refresh, or returns the id of the exchange in flight.
     ///
+    /// The timing model: a token that has expired, or that a resource
+    /// server rejected ([`Session::handle_rejected`]), is renewed at once.
+    /// `minIntervalMs` only spaces refreshes *ahead of* expiry (while the
+    /// held token is still handed out); a re-issued token is not asked for
+    /// again before its own expiry (see [`Session::poll_timeout`]). Failures
+    /// alone are rate-limited: during backoff nothing is sent before the
+    /// retry time.
+    ///
     /// Errors: [`Error::NoSession`] without tokens, [`Error::SessionEnded`]
     /// after the end or once the refresh token has expired,
-    /// [`Error::RetryLater`] during backoff or within the minimum interval
-    /// after the last tokens arrived, [`Error::NoRefreshToken`] when nothing
-    /// can renew.
+    /// [`Error::RetryLater`] during backoff, or ahead of expiry within the
+    /// minimum interval after the last tokens arrived,
+    /// [`Error::NoRefreshToken`] when nothing can renew.
     pub fn refresh(&mut self, now: UnixMillis) -> Result<RequestId, Error> {
         if let Some(f) = &self.flight {
             return Ok(f.id);
@@ -297,10 +305,13 @@ impl Session {
                 reason: EndReason::RefreshTokenExpired,
             });
         }
-        let policy = &self.config.refresh;
+        let ahead = !tokens.rejected && expiry::is_fresh(now, tokens.expires_at);
         let not_before = match self.retry {
             Some(r) => r.at,
-            None => tokens.issued_at.plus_millis(policy.min_interval_ms),
+            None if ahead => tokens
+                .issued_at
+                .plus_millis(self.config.refresh.min_interval_ms),
+            None => now,
         };
         if now < not_before {
             return Err(Error::RetryLater {
@@ -340,7 +351,27 @@ impl Session {
         self.status = Status::LoggedOut;
         self.persists.push_back(PersistOp::Clear);
         self.events.push_back(Event::LoggedOut);
-        let (Profile::OAuth2(p), Some(t)) = (&self.config.profile, tokens) else {
+        self.revoke(tokens?)
+    }
+
+    /// After [`Session::logout`]: a session that another context stored
+    /// since (a refresh it finished after this logout cleared the store) is
+    /// this login's newest. Clears the store again and revokes that
+    /// session's token too. Text that is not this owner's session is left
+    /// alone. Returns the revocation's id, if one is queued.
+    pub fn logout_stored(&mut self, stored: &str) -> Option<RequestId> {
+        if self.status != Status::LoggedOut {
+            return None;
+        }
+        let t = persist::load(stored, Owner::of(&self.config.profile)).ok()?;
+        self.persists.push_back(PersistOp::Clear);
+        self.revoke(t)
+    }
+
+    /// Queues the revocation of a token set's refresh token (else its
+    /// access token) when a `revocationUrl` is set.
+    fn revoke(&mut self, t: TokenSet) -> Option<RequestId> {
+        let Profile::OAuth2(p) = &self.config.profile else {
             return None;
         };
         let req = match &t.refresh_token {
@@ -353,6 +384,28 @@ impl Session {
         self.revocations.push((id, SentSecrets(secrets)));
         self.transmits.push_back((id, req));
         Some(id)
+    }
+
+    /// A resource server refused `token` (RFC 6750 §3.1 `invalid_token`, or
+    /// whatever the app counts as a rejection). When it is the held access
+    /// token it is no longer handed out, so the next read renews at once,
+    /// past `minIntervalMs`. A token the server re-issued less than
+    /// `minIntervalMs` ago is kept: asking again would bring the same one
+    /// back. Returns whether the token was marked.
+    pub fn handle_rejected(&mut self, now: UnixMillis, token: &str) -> bool {
+        let min_interval = self.config.refresh.min_interval_ms;
+        let Some(t) = self
+            .tokens
+            .as_mut()
+            .filter(|t| t.access_token.secret() == token)
+        else {
+            return false;
+        };
+        if t.reissued && now < t.issued_at.plus_millis(min_interval) {
+            return false;
+        }
+        t.rejected = true;
+        true
     }
 
     /// Installs the tokens of a login whose exchange ran outside the
@@ -512,7 +565,7 @@ impl Session {
     #[must_use]
     pub fn access_token(&self, now: UnixMillis) -> Option<&AccessToken> {
         let t = self.tokens.as_ref()?;
-        (self.status == Status::Active && expiry::is_fresh(now, t.expires_at))
+        (self.status == Status::Active && !t.rejected && expiry::is_fresh(now, t.expires_at))
             .then_some(&t.access_token)
     }
 
@@ -527,26 +580,28 @@ impl Session {
     }
 
     /// Whether a refresh is due at `now` (the proactive time has passed, or
-    /// the token is no longer fresh) and possible.
+    /// the token is no longer fresh or was rejected) and possible.
     #[must_use]
     pub fn refresh_due(&self, now: UnixMillis) -> bool {
         self.status == Status::Active
             && self.tokens.as_ref().is_some_and(|t| {
                 t.renewable()
-                    && (!expiry::is_fresh(now, t.expires_at)
+                    && (t.rejected
+                        || !expiry::is_fresh(now, t.expires_at)
                         || self.renew_at().is_some_and(|at| at <= now))
             })
     }
 
     /// Until when the held access token may be used without a refresh: the
     /// earlier of its expiry and its refresh time (`UnixMillis(u64::MAX)`
-    /// when neither is known). `None` without an active session.
+    /// when neither is known). `None` without an active session, or once the
+    /// token was rejected.
     #[must_use]
     pub fn fresh_until(&self) -> Option<UnixMillis> {
         let t = self
             .tokens
             .as_ref()
-            .filter(|_| self.status == Status::Active)?;
+            .filter(|t| self.status == Status::Active && !t.rejected)?;
         let due = if t.renewable() { self.renew_at() } else { None };
         Some(
             [t.expires_at, due]
@@ -555,6 +610,12 @@ impl Session {
                 .min()
                 .unwrap_or(UnixMillis(u64::MAX)),
         )
+    }
+
+    /// When the next attempt after a failure is due, during backoff.
+    #[must_use]
+    pub fn retry_at(&self) -> Option<UnixMillis> {
+        self.retry.map(|r| r.at)
     }
 
     /// Whether a login or refresh is in flight.
@@ -628,15 +689,20 @@ impl Session {
         id
     }
 
+    /// The configured secrets (client secret, header values such as API
+    /// keys), scrubbed from any server text that echoes them.
     fn config_secrets(&self) -> Vec<String> {
-        match &self.config.profile {
-            Profile::OAuth2(p) => p
-                .client_secret
-                .iter()
-                .map(|s| s.secret().to_owned())
-                .collect(),
-            Profile::Json(p) => p.headers.0.values().cloned().collect(),
-        }
+        let (fixed, api): (Vec<String>, _) = match &self.config.profile {
+            Profile::OAuth2(p) => (
+                p.client_secret
+                    .iter()
+                    .map(|s| s.secret().to_owned())
+                    .collect(),
+                &p.api_headers,
+            ),
+            Profile::Json(p) => (p.headers.0.values().cloned().collect(), &p.api_headers),
+        };
+        fixed.into_iter().chain(api.0.values().cloned()).collect()
     }
 
     fn take_flight(&mut self, id: RequestId) -> Option<Flight> {
@@ -653,16 +719,22 @@ impl Session {
     }
 
     /// The proactive refresh time: the retry time during backoff, else the
-    /// earlier of the access and refresh tokens' refresh-ahead times.
+    /// earlier of the access and refresh tokens' refresh-ahead times. A
+    /// re-issued access token is renewed at its expiry, not ahead of it:
+    /// until then the server hands the same token back.
     fn renew_at(&self) -> Option<UnixMillis> {
         if let Some(r) = self.retry {
             return Some(r.at);
         }
         let t = self.tokens.as_ref()?;
         let p = &self.config.refresh;
-        let access = t
-            .expires_at
-            .and_then(|e| expiry::refresh_at(p, t.issued_at, e, self.jitter));
+        let access = t.expires_at.and_then(|e| {
+            if t.reissued {
+                Some(e)
+            } else {
+                expiry::refresh_at(p, t.issued_at, e, self.jitter)
+            }
+        });
         let refresh = t
             .refresh_expires_at
             .and_then(|e| expiry::refresh_at(p, t.issued_at, e, self.jitter));

@@ -1,8 +1,7 @@
 //! The token set a session holds: tokens plus absolute expiries.
 
-use super::claims::{self, UntrustedClaims};
 use super::expiry;
-use super::response::TokenResponse;
+use super::response::{ExpiryHint, TokenResponse};
 use super::secret::{AccessToken, IdToken, RefreshToken};
 use super::time::UnixMillis;
 use serde_json::{Map, Value};
@@ -40,16 +39,29 @@ pub struct TokenSet {
     pub(crate) refresh_expires_at: Option<UnixMillis>,
     pub(crate) renewal: Renewal,
     pub(crate) claims: Option<Map<String, Value>>,
+    /// The server handed back the access token it had issued before (as
+    /// Spring Security OAuth does while a token is unexpired): it keeps
+    /// doing so until the token's own expiry, so asking again sooner is
+    /// useless.
+    pub(crate) reissued: bool,
+    /// The latest instant the server's own expiry can be, given how it
+    /// truncates lifetimes (not stored: a restored set starts afresh).
+    pub(crate) expires_by: Option<UnixMillis>,
+    /// A resource server refused the access token: it is not handed out
+    /// again, and the next read renews at once.
+    pub(crate) rejected: bool,
 }
 
 impl TokenSet {
     /// Builds a token set from a validated response.
     ///
-    /// - `expires_in` counts from `sent_at` (skew-immune, conservative);
-    ///   without it the access token's JWT `exp` is used, shifted by the
-    ///   clock offset estimated from the `Date` header, else from `iat`.
-    /// - `refresh_expires_in` 0 means "no fixed maximum" (Keycloak offline
-    ///   sessions); without it the refresh token's JWT `exp` is used.
+    /// - A lifetime (`expires_in`, or a JSON profile's lifetime in any
+    ///   unit) counts from `sent_at` (skew-immune, conservative). An
+    ///   absolute expiry (a JWT `exp` or a JSON profile's epoch or RFC 3339
+    ///   member) is in the server's clock and is shifted by the clock offset
+    ///   estimated from the `Date` header, else from the JWT `iat`.
+    /// - A refresh token lifetime of 0 (`refresh_expires_in: 0`) means "no
+    ///   fixed maximum" (Keycloak offline sessions).
     /// - `previous` carries over what a refresh answer may omit: the scope,
     ///   the ID token and, unless `single_use`, the refresh token with its
     ///   expiry (RFC 6749 §6). Client credentials sessions keep no refresh
@@ -62,7 +74,7 @@ impl TokenSet {
         previous: Option<&TokenSet>,
         single_use: bool,
     ) -> Self {
-        let peeked = claims::peek(resp.access_token.secret());
+        let peeked = resp.access_claims;
         let offset = timing
             .server_date
             .map(|d| d.plus_millis(500))
@@ -70,13 +82,39 @@ impl TokenSet {
             .map_or(0, |server| {
                 expiry::clock_offset(timing.sent_at, timing.received_at, server)
             });
-        let from_jwt = |c: Option<UntrustedClaims>| {
-            c.and_then(|c| c.expires_at)
-                .map(|exp| expiry::to_local(exp, offset))
-        };
-        let expires_at = match resp.expires_in {
-            Some(s) => Some(expiry::expires_at(timing.sent_at, s)),
-            None => from_jwt(peeked.clone()),
+        let reissued =
+            previous.is_some_and(|p| p.access_token.secret() == resp.access_token.secret());
+        // A lifetime in whole units is truncated: the token expires
+        // somewhere in [sent + n units, received + (n + 1) units). A new
+        // token is kept to the earliest; a re-issued one to the latest,
+        // since the server hands the same token back until then. A lifetime
+        // of 0 means "under a unit", not "expired": it is kept to the
+        // latest too. Every answer for a re-issued token bounds the same
+        // server expiry, so its latest is kept below the earlier answers'.
+        let (expires_at, expires_by) = match resp.expires {
+            Some(ExpiryHint::In { count, unit_ms }) => {
+                let earliest = expiry::expires_at(timing.sent_at, count, unit_ms);
+                let latest =
+                    expiry::expires_at(timing.received_at, count.saturating_add(1), unit_ms);
+                let bound = previous
+                    .filter(|_| reissued)
+                    .and_then(|p| p.expires_by)
+                    // A bound this answer contradicts (the token outlived
+                    // it) says nothing.
+                    .filter(|b| *b > earliest)
+                    .map_or(latest, |b| b.min(latest));
+                let at = if reissued || count == 0 {
+                    bound.max(earliest)
+                } else {
+                    earliest
+                };
+                (Some(at), Some(bound))
+            }
+            Some(ExpiryHint::At(at) | ExpiryHint::Jwt(at)) => {
+                let at = expiry::to_local(at, offset);
+                (Some(at), Some(at))
+            }
+            None => (None, None),
         };
         let fresh_rt = match renewal {
             Renewal::ClientCredentials => None,
@@ -84,10 +122,14 @@ impl TokenSet {
         };
         let (refresh_token, refresh_expires_at) = match (fresh_rt, previous) {
             (Some(rt), _) => {
-                let at = match resp.refresh_expires_in {
-                    Some(0) => None,
-                    Some(s) => Some(expiry::expires_at(timing.sent_at, s)),
-                    None => from_jwt(claims::peek(rt.secret())),
+                let at = match resp.refresh_expires {
+                    None | Some(ExpiryHint::In { count: 0, .. }) => None,
+                    Some(ExpiryHint::In { count, unit_ms }) => {
+                        Some(expiry::expires_at(timing.sent_at, count, unit_ms))
+                    }
+                    Some(ExpiryHint::At(at) | ExpiryHint::Jwt(at)) => {
+                        Some(expiry::to_local(at, offset))
+                    }
                 };
                 (Some(rt), at)
             }
@@ -110,6 +152,9 @@ impl TokenSet {
             refresh_expires_at,
             renewal,
             claims: peeked.map(|c| c.claims),
+            reissued,
+            expires_by,
+            rejected: false,
         }
     }
 

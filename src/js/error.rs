@@ -6,7 +6,9 @@ use crate::core::error::Error;
 use crate::platform::web::set;
 
 /// A JS `Error` named `TokenKeeperError` carrying `code`, and where they
-/// apply `status`, `error`, `error_description` and `transient`. The message
+/// apply `status`, `error`, `error_description`, `transient` and `retryIn`
+/// (ms until the next attempt, for `AUTH_RETRY_LATER`; the keeper adds it
+/// to any transient failure while a retry is planned). The message
 /// is the core's lower-case fragment: never a token, password or secret.
 pub(crate) fn to_js(e: &Error) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());
@@ -23,6 +25,10 @@ pub(crate) fn to_js(e: &Error) -> JsValue {
         set(&v, "error_description", &JsValue::from_str(s));
     }
     set(&v, "transient", &JsValue::from(e.is_transient()));
+    if let Error::RetryLater { retry_in_ms } = e {
+        #[allow(clippy::cast_precision_loss)]
+        set(&v, "retryIn", &JsValue::from(*retry_in_ms as f64));
+    }
     v
 }
 

@@ -23,6 +23,16 @@ export interface OAuth2Profile {
   authorizationUrl?: string;
   /** Redirect URI registered for the authorization code flow. */
   redirectUri?: string;
+  /**
+   * Static headers `keeper.fetch` sends with the token, to allowed origins
+   * only (never to another origin, never with login or refresh), e.g.
+   * `{ 'X-API-Key': key }`. Names are HTTP tokens other than
+   * `Authorization`, `Content-Type`, `Content-Length`, `Accept`, `Host` and
+   * `Cookie`; values visible ASCII. Each replaces a header of the same name
+   * the caller set. Values are secrets: they never appear in an error or
+   * event.
+   */
+  apiHeaders?: Record<string, string>;
 }
 
 /** A custom JSON login/refresh API (e.g. `POST /Identity/Auth/Login`). */
@@ -30,32 +40,106 @@ export interface JsonProfile {
   kind: 'json';
   loginUrl: string;
   refreshUrl: string;
-  /** Static headers sent with login and refresh, e.g. `{ 'X-API-Key': key }`. */
+  /**
+   * Static headers sent with login and refresh only, e.g.
+   * `{ 'X-API-Key': key }`; `keeper.fetch` does not send them (see
+   * `apiHeaders`).
+   */
   headers?: Record<string, string>;
+  /**
+   * Static headers `keeper.fetch` sends with the token, to allowed origins
+   * only (never to another origin, never with login or refresh), e.g.
+   * `{ 'X-API-Key': key }`. Names are HTTP tokens other than
+   * `Authorization`, `Content-Type`, `Content-Length`, `Accept`, `Host` and
+   * `Cookie`; values visible ASCII. Each replaces a header of the same name
+   * the caller set. Values are secrets: they never appear in an error or
+   * event.
+   */
+  apiHeaders?: Record<string, string>;
   /** Body and response field names; defaults are the camelCase ones shown. */
   fields?: {
     username?: string;
     password?: string;
     refreshToken?: string;
     accessToken?: string;
+    /** The lifetime in seconds: the first source of the default `expiry`. */
     expiresIn?: string;
+    /** The refresh token's lifetime in seconds: the first source of the default `refreshExpiry`. */
     refreshExpiresIn?: string;
   };
   /** Send `Authorization: Bearer <access token>` on refresh. Default true. */
   bearerOnRefresh?: boolean;
   /** A refresh token works once (rotation). Default true. */
   singleUseRefreshToken?: boolean;
+  /**
+   * Where the access token's expiry is read, in order of preference: the
+   * first source the response has wins. A present member that cannot be
+   * read fails the login or refresh (`OAUTH_INVALID_RESPONSE` naming it).
+   * Default `[{ field: fields.expiresIn, unit: 'seconds' }, 'jwt']`.
+   * LGDXRobot Cloud: `[{ field: 'expiresMins', unit: 'minutes' }, 'jwt']`.
+   */
+  expiry?: ExpirySource[];
+  /**
+   * Where the refresh token's expiry is read, likewise; `'jwt'` is the
+   * refresh token's `exp`, a lifetime of 0 means "no fixed maximum", and a
+   * member that cannot be read is ignored. Default
+   * `[{ field: fields.refreshExpiresIn, unit: 'seconds' }, 'jwt']`.
+   */
+  refreshExpiry?: ExpirySource[];
 }
 
-/** When to refresh: `leadFraction` of the lifetime before expiry, clamped. */
+/**
+ * One place a token's expiry may be read from: `'jwt'`, the token's own JWT
+ * `exp` (read unverified; skipped when the token has none), or a response
+ * member read in `unit`.
+ */
+export type ExpirySource = 'jwt' | { field: string; unit: ExpiryUnit };
+
+/**
+ * How an expiry member is read. Lifetimes, counted from when the request was
+ * sent: `'seconds'`, `'minutes'` (a number or numeric string, fractions
+ * floored). Absolute times in the server's clock, corrected by the offset
+ * estimated from its `Date` header (else the JWT `iat`): `'epochSeconds'`,
+ * `'epochMillis'` (likewise numbers or numeric strings), `'iso8601'` (an RFC
+ * 3339 date-time with `Z` or `±HH:MM`, e.g. `2025-06-30T18:30:00.250Z`; `t`,
+ * `z` and a space separator accepted). Absolute times must lie between
+ * 2000-01-01 and 9999-12-31.
+ */
+export type ExpiryUnit = 'seconds' | 'minutes' | 'epochSeconds' | 'epochMillis' | 'iso8601';
+
+/**
+ * When to refresh and how to retry (all in ms). A token is refreshed
+ * `clamp(leadFraction × lifetime, minLeadMs, maxLeadMs)` minus jitter before
+ * it expires. A token that has expired, or that an API rejected, is renewed
+ * at once (one shared request for all callers); only failures are rate
+ * limited.
+ */
 export interface RefreshPolicy {
+  /** Share of the lifetime to refresh ahead, 0–1. Default 0.2. */
   leadFraction?: number;
+  /** Least lead time. Default 5000. */
   minLeadMs?: number;
+  /** Most lead time. Default 300000. */
   maxLeadMs?: number;
+  /** Largest random extra lead, spreading tabs and instances apart. Default 5000. */
   maxJitterMs?: number;
+  /**
+   * Least time between two refreshes *ahead of* expiry, and before asking
+   * again for a token the server just re-issued. Never delays the renewal
+   * of an expired or rejected token. Default 5000.
+   */
   minIntervalMs?: number;
+  /**
+   * During backoff, how long a caller without a valid token waits for the
+   * next attempt (its `signal` may end the wait sooner) before it rejects
+   * with `AUTH_RETRY_LATER` and `retryIn`. Default 5000.
+   */
+  maxWaitMs?: number;
+  /** First retry delay after a transient failure. Default 1000. */
   backoffBaseMs?: number;
+  /** Longest retry delay. Default 60000. */
   backoffMaxMs?: number;
+  /** Cap on a server's `Retry-After`. Default 3600000. */
   retryAfterMaxMs?: number;
 }
 
@@ -79,8 +163,35 @@ export interface TokenKeeperOptions {
    * the same token endpoint and client.
    */
   storageKey?: string;
-  /** Origins `keeper.fetch` may send the token to. Default: this page's and the identity provider's. */
+  /**
+   * Origins `keeper.fetch` may send the token and `apiHeaders` to; any
+   * other throws `AUTH_ORIGIN_NOT_ALLOWED` before anything is sent. Each
+   * entry is an absolute origin, `https://api.example.com` (a trailing `/`
+   * is allowed; a path, query, fragment or user info is `AUTH_CONFIG`);
+   * `http:` only on loopback or with `allowInsecureHttp`. Scheme and host
+   * case and default ports do not matter. Default: this page's origin
+   * (`location.origin`, where there is one) and the origins of the
+   * profile's `tokenUrl`, or `loginUrl` and `refreshUrl`.
+   */
   allowedOrigins?: string[];
+  /**
+   * The statuses of a `keeper.fetch` answer that mean the API did not
+   * accept the token, leading to one renewal and one retry; 400–599.
+   * Default `[401]`; `[401, 403]` for APIs that answer a refused token with
+   * 403. Whatever the list, a `WWW-Authenticate: Bearer` challenge with
+   * `error="insufficient_scope"` is not a rejection (a renewed token has no
+   * more scope), and a 401 with `error="invalid_token"` always is
+   * (RFC 6750 §3.1).
+   */
+  rejectStatuses?: number[];
+  /**
+   * Decides instead of `rejectStatuses` (and its RFC 6750 rules) whether a
+   * `keeper.fetch` answer means the token was not accepted. It sees the
+   * first answer only, and that answer goes to the caller when it returns
+   * false: read the body from `response.clone()`. What it throws, the
+   * `fetch` call rejects with.
+   */
+  isRejected?: (response: Response) => boolean | Promise<boolean>;
   /** Refresh ahead of expiry with a timer. Default true; false refreshes on demand only (Workers). */
   autoRefresh?: boolean;
   /** Timeout of each token request. Default 10000. */
@@ -164,6 +275,8 @@ export class TokenKeeperError extends Error {
   readonly error_description?: string;
   /** Whether trying again later may succeed. */
   readonly transient: boolean;
+  /** With a transient error while a retry is planned (always with `AUTH_RETRY_LATER`): milliseconds until the next attempt. */
+  readonly retryIn?: number;
 }
 
 export interface TokenKeeperEventMap {
@@ -202,8 +315,16 @@ export class TokenKeeper extends EventTarget {
   /** A secret-free view of the session. */
   readonly state: TokenKeeperState;
   /**
-   * fetch with the Bearer token (allowed origins only), one refresh-and-retry
-   * on 401. Aborting the request's signal also ends its wait for a refresh.
+   * fetch with `Authorization: Bearer <token>` and the profile's
+   * `apiHeaders` (replacing the caller's headers of those names), for
+   * `allowedOrigins` only: another origin rejects with
+   * `AUTH_ORIGIN_NOT_ALLOWED` and nothing is sent. An answer that means the
+   * token was not accepted (`rejectStatuses`, default 401, or
+   * `isRejected`) leads to one renewal (none when another call already
+   * renewed the token) and one retry with the body replayed; when no newer
+   * token could be had, that answer is returned. Redirects are not
+   * followed (`redirect: "manual"`). Aborting the request's signal also
+   * ends its wait for a refresh.
    */
   fetch(input: Request | string | URL, init?: RequestInit, options?: AccessTokenOptions): Promise<Response>;
   /** Stops timers and listeners. */

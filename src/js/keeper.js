@@ -10,7 +10,7 @@ export { version };
 
 /** An Error with a stable `code`; never carries a token, password or secret. */
 export class TokenKeeperError extends Error {
-  constructor(message, { code, status, error, error_description, transient = false, cause } = {}) {
+  constructor(message, { code, status, error, error_description, transient = false, retryIn, cause } = {}) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'TokenKeeperError';
     this.code = code;
@@ -18,6 +18,7 @@ export class TokenKeeperError extends Error {
     if (error !== undefined) this.error = error;
     if (error_description !== undefined) this.error_description = error_description;
     this.transient = transient;
+    if (retryIn !== undefined) this.retryIn = retryIn;
   }
 }
 
@@ -60,42 +61,6 @@ function makeEvent(type, detail) {
   return ev;
 }
 
-/** The origins a token may be sent to by `keeper.fetch`. */
-function allowedOrigins(options) {
-  const list = options.allowedOrigins;
-  const out = new Set();
-  if (list !== undefined) {
-    if (!Array.isArray(list)) {
-      throw new TokenKeeperError('"allowedOrigins" must be an array of origins', { code: 'AUTH_CONFIG' });
-    }
-    for (const o of list) {
-      let origin;
-      try {
-        origin = new URL(o).origin;
-      } catch {
-        origin = 'null';
-      }
-      if (typeof o !== 'string' || origin === 'null') {
-        throw new TokenKeeperError('"allowedOrigins" entries must be absolute http(s) origins', { code: 'AUTH_CONFIG' });
-      }
-      out.add(origin);
-    }
-    return out;
-  }
-  // Default: this page's own origin, and the identity provider's.
-  const here = globalThis.location?.origin;
-  if (here && here !== 'null') out.add(here);
-  const p = options.profile ?? {};
-  for (const u of [p.tokenUrl, p.loginUrl, p.refreshUrl]) {
-    try {
-      if (u) out.add(new URL(u).origin);
-    } catch {
-      // The core reports invalid URLs with the field name.
-    }
-  }
-  return out;
-}
-
 /**
  * Keeps one session logged in: logs in, stores the tokens, refreshes them
  * ahead of expiry and hands out valid access tokens.
@@ -104,7 +69,6 @@ export class TokenKeeper extends EventTarget {
   #core;
   #now;
   #fetch;
-  #origins;
   #token = null;
   #freshUntil = 0;
   #expiresAt = 0;
@@ -118,7 +82,6 @@ export class TokenKeeper extends EventTarget {
     if (options === null || typeof options !== 'object') {
       throw new TokenKeeperError('"options" must be an object', { code: 'AUTH_CONFIG' });
     }
-    this.#origins = allowedOrigins(options);
     this.#now = typeof options.now === 'function' ? options.now : Date.now;
     this.#fetch = typeof options.fetch === 'function' ? options.fetch : (...a) => globalThis.fetch(...a);
     try {
@@ -238,41 +201,50 @@ export class TokenKeeper extends EventTarget {
   }
 
   /**
-   * `fetch` with `Authorization: Bearer` attached, for allowed origins only.
-   * A 401 leads to one refresh and one retry (the body is replayed from a
-   * clone). Redirects are never followed with the token: a redirect comes
-   * back to the caller as it is. `options.waitUntil` is passed to
-   * `accessToken`, and so is the request's signal: aborting it also ends
-   * the wait for a refresh.
+   * `fetch` with `Authorization: Bearer <token>` and the profile's
+   * `apiHeaders` attached (each replaces a header of the same name the
+   * caller set), for allowed origins only: another origin throws
+   * `AUTH_ORIGIN_NOT_ALLOWED` before anything is sent. When the core (or
+   * the `isRejected` option) says the answer means the token was not
+   * accepted, the token is renewed once, or taken as it is when another
+   * call already renewed it, and the request is sent once more with it (the
+   * body replayed from a clone); when no newer token could be had, the
+   * first answer is returned. Redirects are never followed with the token:
+   * a redirect comes back to the caller as it is. `options.waitUntil` is
+   * passed to `accessToken`, and so is the request's signal: aborting it
+   * also ends the wait for a refresh.
    */
   async fetch(input, init, options) {
     const request = new Request(input, init);
-    const origin = new URL(request.url).origin;
-    if (!this.#origins.has(origin)) {
-      throw new TokenKeeperError(`"${origin}" is not an allowed origin for the access token`, {
-        code: 'AUTH_ORIGIN_NOT_ALLOWED',
-      });
+    let extra;
+    try {
+      extra = this.#core.apiHeaders(new URL(request.url).origin);
+    } catch (e) {
+      throw wrap(e);
     }
-    const replay = request.clone();
+    // A request without a body can be sent twice as it is.
+    const replay = request.body === null ? request : request.clone();
     const token = await this.accessToken({ ...options, signal: request.signal });
-    const first = await this.#send(request, token);
-    if (first.status !== 401) return first;
-    // Renew unless the token already changed meanwhile (a concurrent 401).
-    let fresh = await this.accessToken();
-    if (fresh === token) {
-      try {
-        await this.refresh();
-        fresh = await this.accessToken();
-      } catch {
-        return first;
-      }
+    const first = await this.#send(request, token, extra);
+    if (!(await this.#core.rejects(first))) return first;
+    if (this.#token === token) this.#forget();
+    let fresh;
+    try {
+      fresh = await this.#core.tokenRejected(token);
+    } catch {
+      // Nothing to retry with (a failed renewal is an event): the caller
+      // gets the server's answer.
+      return first;
     }
     if (fresh === token) return first;
-    return this.#send(replay, fresh);
+    first.body?.cancel().catch(() => undefined);
+    return this.#send(replay, fresh, extra);
   }
 
-  #send(request, token) {
+  /** Sends `request` with the token and the `[name, value]` pairs of `extra`. */
+  #send(request, token, extra) {
     const headers = new Headers(request.headers);
+    for (const [name, value] of extra) headers.set(name, value);
     headers.set('Authorization', `Bearer ${token}`);
     return this.#fetch(new Request(request, { headers, redirect: 'manual' }));
   }

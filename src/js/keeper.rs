@@ -32,6 +32,8 @@ use crate::platform::web::{StoreWatch, Timeout, WebPlatform, get, global};
 #[derive(Debug)]
 pub struct KeeperCore {
     pub(super) shared: Rc<Shared>,
+    /// What `keeper.fetch` may do at resource servers (see `js/api.rs`).
+    pub(super) api: super::api::Api,
 }
 
 #[derive(Debug)]
@@ -81,7 +83,13 @@ impl KeeperCore {
         let driver =
             Driver::new(opts.config, opts.platform, opts.driver).map_err(|e| error::to_js(&e))?;
         driver.set_listener(Some(events::listener(emit)));
+        let api = super::api::Api::new(
+            driver.config(),
+            opts.page_origin.as_deref(),
+            opts.is_rejected,
+        )?;
         Ok(Self {
+            api,
             shared: Rc::new(Shared {
                 driver,
                 auto_refresh: opts.auto_refresh,
@@ -130,6 +138,17 @@ impl KeeperCore {
         self.run(|shared| async move {
             shared.driver.refresh().await?;
             Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// A resource server rejected `token`: renews at once unless the held
+    /// token already changed; resolves to the token to retry with, which
+    /// is `token` itself when nothing newer could be had.
+    #[wasm_bindgen(js_name = tokenRejected)]
+    pub fn token_rejected(&self, token: String) -> js_sys::Promise {
+        self.run(|shared| async move {
+            let fresh = shared.driver.token_rejected(&token).await?;
+            Ok(JsValue::from_str(fresh.secret()))
         })
     }
 
@@ -202,7 +221,18 @@ impl KeeperCore {
         future_to_promise(async move {
             let result = work.await;
             Shared::rearm(&shared);
-            result.map_err(|e| error::to_js(&e))
+            result.map_err(|e| {
+                let js = error::to_js(&e);
+                // A transient failure names when the next attempt is due.
+                let retry_at = shared.driver.retry_at().filter(|_| e.is_transient());
+                if let (Some(at), false) = (retry_at, matches!(e, Error::RetryLater { .. })) {
+                    let now = shared.driver.platform_clock().now();
+                    #[allow(clippy::cast_precision_loss)]
+                    let ms = at.saturating_since(now) as f64;
+                    crate::platform::web::set(&js, "retryIn", &JsValue::from(ms));
+                }
+                js
+            })
         })
     }
 }

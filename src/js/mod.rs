@@ -5,6 +5,7 @@
 //! current token on the JS side, so a cached lookup never crosses into
 //! wasm, and that wraps `fetch`.
 
+mod api;
 mod error;
 mod events;
 mod json;

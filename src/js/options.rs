@@ -29,6 +29,11 @@ pub(crate) struct Options {
     pub(crate) driver: DriverOptions,
     pub(crate) auto_refresh: bool,
     pub(crate) allow_confidential: bool,
+    /// `location.origin` where there is a location (a page, a Worker
+    /// script), joining the default `allowedOrigins`.
+    pub(crate) page_origin: Option<String>,
+    /// The `isRejected(response)` option.
+    pub(crate) is_rejected: Option<js_sys::Function>,
 }
 
 /// Reads and validates `options`; an error names the offending field.
@@ -42,7 +47,13 @@ pub(crate) fn read(
     // Only what the core reads: a storage adapter may hold a binding that
     // does not serialise.
     let fields = js_sys::Object::new();
-    for key in ["profile", "refresh", "allowInsecureHttp"] {
+    for key in [
+        "profile",
+        "refresh",
+        "allowInsecureHttp",
+        "allowedOrigins",
+        "rejectStatuses",
+    ] {
         set(&fields, key, &get(options, key));
     }
     let config = read_js(&fields, "options", Config::from_value)?;
@@ -114,6 +125,8 @@ pub(crate) fn read(
         driver,
         auto_refresh: bool_option(options, "autoRefresh")?.unwrap_or(true),
         allow_confidential,
+        page_origin: get(&global("location"), "origin").as_string(),
+        is_rejected: function_option(options, "isRejected")?,
     })
 }
 

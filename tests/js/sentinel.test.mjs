@@ -1,5 +1,5 @@
 // Secret hygiene in the JS API: every error path runs with sentinel
-// secrets (password, client secret, access and refresh token), and no
+// secrets (password, client secret, access and refresh token, API key), and no
 // sentinel may appear in an error (message, stack, own properties), an
 // event, console output, `state`, or a request URL.
 import { test } from 'node:test';
@@ -13,6 +13,7 @@ const S = {
   secret: 'SENTINEL-CLIENT-SECRET-b2',
   access: 'SENTINEL-ACCESS-TOKEN-c3',
   refresh: 'SENTINEL-REFRESH-TOKEN-d4',
+  apiKey: 'SENTINEL-API-KEY-e5',
 };
 const sentinels = Object.values(S);
 
@@ -84,7 +85,7 @@ const echo = (status, ...secrets) => json(status, {
 
 const profile = {
   kind: 'oauth2', tokenUrl: 'https://id.example/token', revocationUrl: 'https://id.example/revoke',
-  clientId: 'app', clientSecret: S.secret,
+  clientId: 'app', clientSecret: S.secret, apiHeaders: { 'X-API-Key': S.apiKey },
 };
 const fast = { minIntervalMs: 1, backoffBaseMs: 1, maxJitterMs: 0 };
 
@@ -118,6 +119,23 @@ const cases = {
   'keeper.fetch to a disallowed origin with the token in the path': [[tokens()], async (k) => {
     await k.login({ username: 'u', password: S.password });
     await k.fetch(`https://elsewhere.example/${S.access}`);
+  }],
+  'keeper.fetch: the API echoes its key in a rejection, the renewal is refused': [[
+    tokens(),
+    (req) => {
+      // The key went with the token to the allowed origin, nowhere else.
+      assert.equal(req.headers.get('x-api-key'), S.apiKey);
+      return json(401, { error: S.apiKey }, {
+        'www-authenticate': `Bearer error="invalid_token", error_description="${S.apiKey}"`,
+      });
+    },
+    // The refresh request never carries the API key, so only what it sent is echoed.
+    echo(400, S.secret, S.refresh, S.access),
+  ], async (k) => {
+    await k.login({ username: 'u', password: S.password });
+    await new Promise((r) => setTimeout(r, 5));
+    const res = await k.fetch('https://id.example/api', { method: 'POST', body: S.apiKey });
+    assert.equal(res.status, 401);
   }],
 };
 
@@ -154,6 +172,13 @@ test('no sentinel leaks: invalid options carrying secrets in the wrong fields', 
     { profile: { ...profile, clientAuth: S.secret } },
     { profile: { kind: 'oauth2', tokenUrl: S.secret, clientId: 'c' } },
     { profile, storage: S.secret },
+    { profile: { ...profile, apiHeaders: { Authorization: S.apiKey } } },
+    { profile: { ...profile, apiHeaders: { 'X-API-Key': `${S.apiKey}\r\nX-Evil: 1` } } },
+    { profile: { ...profile, apiHeaders: { [`X ${S.apiKey}`]: 'v' } } },
+    { profile: { ...profile, apiHeaders: S.apiKey } },
+    { profile, allowedOrigins: [`https://${S.apiKey}@api.example`] },
+    { profile, allowedOrigins: [`https://api.example/?key=${S.apiKey}`] },
+    { profile, rejectStatuses: [S.apiKey] },
   ]) {
     let error = null;
     try {

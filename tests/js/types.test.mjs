@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const tsc = join(root, 'node_modules/.bin/tsc');
 
 const consumer = `
-import { TokenKeeper, TokenKeeperError, version, type TokenKeeperState } from 'tokenkeeper';
+import { TokenKeeper, TokenKeeperError, version, type ExpirySource, type TokenKeeperState } from 'tokenkeeper';
 export const v: string = version();
 const keeper = new TokenKeeper({
   profile: { kind: 'json', loginUrl: 'https://a.example/login', refreshUrl: 'https://a.example/refresh',
@@ -29,6 +29,11 @@ export const isErr = (e: unknown): boolean => e instanceof TokenKeeperError && e
 new TokenKeeper({ profile: { kind: 'oauth2', tokenUrl: 'x', clientId: 'c', clientAuth: 'jwt' } });
 // @ts-expect-error: a profile needs its kind
 new TokenKeeper({ profile: { tokenUrl: 'x', clientId: 'c' } });
+export const sources: ExpirySource[] = [{ field: 'expiresMins', unit: 'minutes' }, 'jwt'];
+new TokenKeeper({ profile: { kind: 'json', loginUrl: 'x', refreshUrl: 'y', expiry: sources,
+                             refreshExpiry: [{ field: 'refreshExpiresAt', unit: 'iso8601' }] } });
+// @ts-expect-error: an expiry unit is one of the documented ones
+new TokenKeeper({ profile: { kind: 'json', loginUrl: 'x', refreshUrl: 'y', expiry: [{ field: 'e', unit: 'hours' }] } });
 `;
 
 const cases = [
