@@ -9,18 +9,17 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch, startDevserver } from './support/demo.mjs';
+import { launch, startDemoServer } from './support/demo.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const pkg = process.env.TOKENKEEPER_PKG ?? join(root, 'pkg');
 
 let server;
 let browser;
 
 before(async () => {
-  server = await startDevserver([
-    '--www', join(root, 'tests', 'e2e', 'tabs'), '--pkg', pkg, '--access-ttl', '2', '--refresh-ttl', '600',
-  ]);
+  server = await startDemoServer(['--access-ttl', '2', '--refresh-ttl', '600'], {
+    www: join(root, 'tests', 'e2e', 'tabs'),
+  });
   browser = await launch();
 });
 

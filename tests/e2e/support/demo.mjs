@@ -16,16 +16,17 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 export const artifacts = join(root, 'tests', 'e2e', 'artifacts');
 
 /**
- * Starts a devserver serving the demo page and the package (pkg/, or
- * `TOKENKEEPER_PKG`). It serves a private copy of the package, since another
- * `cargo xtask build` in this checkout empties pkg/ while it runs.
+ * Starts a devserver serving a page (`www`, the demo page www/ by default)
+ * at /demo/ and the package (pkg/, or `TOKENKEEPER_PKG`) at /pkg/. It serves
+ * a private copy of the package, since another `cargo xtask build` in this
+ * checkout empties pkg/ while it runs.
  */
-export async function startDemoServer(args = []) {
+export async function startDemoServer(args = [], { www = join(root, 'www') } = {}) {
   const source = process.env.TOKENKEEPER_PKG ?? join(root, 'pkg');
   if (!existsSync(join(source, 'index.js'))) throw new Error(`${source} holds no package: run \`cargo xtask build\``);
   const pkg = await mkdtemp(join(tmpdir(), 'tokenkeeper-pkg-'));
   await cp(source, pkg, { recursive: true });
-  const server = await startDevserver(['--www', join(root, 'www'), '--pkg', pkg, ...args]);
+  const server = await startDevserver(['--www', www, '--pkg', pkg, ...args]);
   const stop = server.stop;
   server.stop = async () => {
     await stop();
