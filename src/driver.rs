@@ -11,9 +11,10 @@
 //! have refreshed already) → refresh only if still due → persist → release.
 //! Another context's change to the store is adopted at once through
 //! [`Driver::handle_store_changed`].
-//! A refresh rejected with 400/401 re-reads the store first, so tokens that
-//! another context rotated meanwhile are adopted instead of ending the
-//! session.
+//! The answer to a refresh is fed back only after the store was re-read:
+//! tokens that another context rotated meanwhile are adopted instead of a
+//! refusal ending the session, and a logout elsewhere discards the answer
+//! instead of new tokens being stored over it.
 
 use crate::core::config::{Config, Profile};
 use crate::core::error::Error;
@@ -312,9 +313,14 @@ impl<P: Platform> Driver<P> {
             .lock()
             .acquire(key, self.inner.options.lock_timeout_ms)
             .await;
-        if let Ok(Some(text)) = self.platform().store().get(key).await {
-            self.session().logout_stored(&text);
+        // Another context's last write may reach this one a moment after
+        // the lock (see `DriverOptions::store_settle_ms`).
+        let settle = self.inner.options.store_settle_ms;
+        if settle > 0 {
+            self.platform().sleeper().sleep(settle).await;
         }
+        let stored = self.platform().store().get(key).await.ok().flatten();
+        self.session().logout_stored(stored.as_deref());
         events.extend(self.pump(None).await);
         drop(guard);
         storage_error(&events).map_or(Ok(()), Err)
@@ -527,8 +533,8 @@ impl<P: Platform> Driver<P> {
     }
 
     /// Sends queued requests, feeds their answers back, applies store
-    /// changes, and emits the events; returns them. Before a rejected
-    /// refresh (`refresh_id`, 400/401) is fed back, the store is re-read.
+    /// changes, and emits the events; returns them. Before the answer to
+    /// a refresh (`refresh_id`) is fed back, the store is re-read.
     async fn pump(&self, refresh_id: Option<RequestId>) -> Vec<Event> {
         let mut events = Vec::new();
         loop {
@@ -538,10 +544,12 @@ impl<P: Platform> Driver<P> {
             let result = self.platform().http().send(req).await;
             match result {
                 Ok(resp) => {
-                    if Some(id) == refresh_id && matches!(resp.status, 400 | 401) {
+                    if Some(id) == refresh_id {
                         // Another context may have rotated or logged out
-                        // meanwhile; its write may reach this one a moment
-                        // late (see `DriverOptions::store_settle_ms`).
+                        // meanwhile: a refusal is then no end, and new
+                        // tokens must not be stored over a logout. Its
+                        // write may reach this one a moment late (see
+                        // `DriverOptions::store_settle_ms`).
                         let settle = self.inner.options.store_settle_ms;
                         if settle > 0 {
                             self.platform().sleeper().sleep(settle).await;

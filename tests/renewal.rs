@@ -74,6 +74,9 @@ struct Server {
     faults: Vec<(u16, Option<&'static str>)>,
     /// Everything that happened, in order (`token`, `revoke <token>`).
     log: Rc<RefCell<Vec<String>>>,
+    /// While set, answers are held back after the server acted on them.
+    hold: bool,
+    held: Option<std::task::Waker>,
 }
 
 impl Server {
@@ -90,6 +93,8 @@ impl Server {
             requests: 0,
             faults: Vec::new(),
             log: Rc::new(RefCell::new(Vec::new())),
+            hold: false,
+            held: None,
         }))
     }
 
@@ -177,6 +182,16 @@ impl HttpTransport for SimHttp {
         YieldNow(false).await;
         clock.advance(half);
         let resp = self.0.borrow_mut().answer(&req);
+        std::future::poll_fn(|cx| {
+            let mut s = self.0.borrow_mut();
+            if s.hold {
+                s.held = Some(cx.waker().clone());
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        })
+        .await;
         clock.advance(half);
         Ok(resp)
     }
@@ -469,6 +484,10 @@ fn logout_clears_first_and_waits_for_another_contexts_refresh() {
             .set(KEY, &stored_rotation(&sim, &server, &before)),
     )
     .unwrap();
+    // Told of that write while it waits, the logging-out context does not
+    // adopt it.
+    block_on(d.handle_store_changed());
+    assert_eq!(d.state().status, "loggedOut");
     drop(guard);
     pool.run();
     assert_eq!(
@@ -506,4 +525,70 @@ fn stored_rotation(sim: &Sim, server: &Rc<RefCell<Server>>, before: &str) -> Str
     block_on(d.refresh()).unwrap();
     assert_eq!(server.borrow().refresh_token.as_deref(), Some("RT_2"));
     third.store.0.peek(KEY).unwrap()
+}
+
+// A refresh answered while another context logs out is discarded, not
+// stored over the logout: the refreshing context re-reads the store first
+// and ends as cleared elsewhere; the store stays empty.
+#[test]
+fn refresh_answered_during_a_logout_elsewhere_is_not_stored() {
+    let (sim, server) = Sim::new(Style::Rotating, 300_000);
+    let a = sim.driver(keycloak_with_revocation());
+    block_on(a.login(password("alice", "SENTINEL_PW_1"))).unwrap();
+    let b = sim.driver(keycloak_with_revocation());
+    block_on(b.restore()).unwrap();
+    let b_events = events(&b);
+    sim.clock.advance(6_000);
+    let log = Rc::clone(&server.borrow().log);
+    log.borrow_mut().clear();
+
+    let mut pool = LocalPool::new();
+    let spawner = pool.spawner();
+    // B's refresh reaches the server, which rotates; its answer is on the
+    // way when A logs out.
+    server.borrow_mut().hold = true;
+    let b2 = b.clone();
+    spawner
+        .spawn_local(async move {
+            let _ = b2.refresh().await;
+        })
+        .unwrap();
+    pool.run_until_stalled();
+    assert_eq!(server.borrow().refresh_token.as_deref(), Some("RT_2"));
+    let a2 = a.clone();
+    spawner
+        .spawn_local(async move { a2.logout().await.unwrap() })
+        .unwrap();
+    pool.run_until_stalled();
+    let held = {
+        let mut s = server.borrow_mut();
+        s.hold = false;
+        s.held.take()
+    };
+    held.unwrap().wake();
+    pool.run();
+
+    // B's answer arrived after the logout and was dropped.
+    assert_eq!(
+        *log.borrow(),
+        ["token", "store cleared", "revoke RT_1"],
+        "the refresh, the logout's clear, its revocation"
+    );
+    assert_eq!(sim.store.0.peek(KEY), None);
+    assert_eq!(
+        b.state().ended_reason,
+        Some(EndReason::ClearedElsewhere.as_str())
+    );
+    let ended = b_events
+        .borrow()
+        .iter()
+        .filter(|e| matches!(e, Event::SessionEnded { .. }))
+        .count();
+    assert_eq!(ended, 1);
+    assert!(
+        !b_events
+            .borrow()
+            .iter()
+            .any(|e| matches!(e, Event::Refreshed { .. }))
+    );
 }

@@ -196,6 +196,9 @@ pub struct Session {
     /// any error the server echoes them in).
     revocations: Vec<(RequestId, SentSecrets)>,
     retry: Option<Retry>,
+    /// Between [`Session::logout`] and [`Session::logout_stored`]: a
+    /// session another context stores meanwhile is cleared, not adopted.
+    logging_out: bool,
     jitter: u32,
     next_id: u64,
     transmits: VecDeque<(RequestId, HttpRequest)>,
@@ -214,6 +217,7 @@ impl Session {
             flight: None,
             revocations: Vec::new(),
             retry: None,
+            logging_out: false,
             jitter: 0,
             next_id: 0,
             transmits: VecDeque::new(),
@@ -349,21 +353,24 @@ impl Session {
         self.retry = None;
         let tokens = self.tokens.take();
         self.status = Status::LoggedOut;
+        self.logging_out = true;
         self.persists.push_back(PersistOp::Clear);
         self.events.push_back(Event::LoggedOut);
         self.revoke(tokens?)
     }
 
-    /// After [`Session::logout`]: a session that another context stored
-    /// since (a refresh it finished after this logout cleared the store) is
-    /// this login's newest. Clears the store again and revokes that
-    /// session's token too. Text that is not this owner's session is left
-    /// alone. Returns the revocation's id, if one is queued.
-    pub fn logout_stored(&mut self, stored: &str) -> Option<RequestId> {
-        if self.status != Status::LoggedOut {
+    /// Ends a logout with what the store holds once other contexts are
+    /// done (the driver reads it under the cross-context lock). A session
+    /// another context stored since (a refresh it finished after this
+    /// logout cleared the store) is this login's newest: the store is
+    /// cleared again and that session's token revoked too. Text that is not
+    /// this owner's session is left alone. From here on, stored sessions
+    /// are adopted again. Returns the revocation's id, if one is queued.
+    pub fn logout_stored(&mut self, stored: Option<&str>) -> Option<RequestId> {
+        if !std::mem::take(&mut self.logging_out) || self.status != Status::LoggedOut {
             return None;
         }
-        let t = persist::load(stored, Owner::of(&self.config.profile)).ok()?;
+        let t = persist::load(stored?, Owner::of(&self.config.profile)).ok()?;
         self.persists.push_back(PersistOp::Clear);
         self.revoke(t)
     }
@@ -508,6 +515,11 @@ impl Session {
             }
             return Ok(());
         };
+        if self.logging_out {
+            // A refresh that finished elsewhere after this logout: the
+            // logout clears and revokes it (`logout_stored`).
+            return Ok(());
+        }
         let loaded = persist::load(text, Owner::of(&self.config.profile))?;
         if self.tokens.as_ref().is_some_and(|t| t.same_tokens(&loaded)) {
             return Ok(());
@@ -771,6 +783,7 @@ impl Session {
         )));
         self.tokens = Some(set);
         self.status = Status::Active;
+        self.logging_out = false;
         self.retry = None;
     }
 
