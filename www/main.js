@@ -225,11 +225,10 @@ const KIND = {
   loginfailed: 'bad', refreshfailed: 'warn', sessionended: 'bad', revocationfailed: 'warn', storageerror: 'warn',
 };
 
-function log(type, text, kind = KIND[type] ?? 'info') {
+function log(type, text, kind = KIND[type] ?? 'info', now = Date.now()) {
   const li = document.createElement('li');
   li.className = `ev ev-${kind}`;
   li.dataset.event = type;
-  const now = Date.now();
   const time = document.createElement('time');
   time.dateTime = new Date(now).toISOString();
   time.textContent = clock(now);
@@ -269,25 +268,40 @@ function describeEvent(type, d) {
   }
 }
 
+/** What the timeline says when a renewal brought back the token already held. */
+const REISSUED = 'The server handed back the same access token (re-issued while unexpired, as Spring Security OAuth does); kept until its expiry';
+
+/** The events shown so far, in order: each one after the page shows what it brought. */
+let shown = Promise.resolve();
+
 function onEvent(type, detail) {
   const now = Date.now();
-  if (type === 'login' || type === 'refreshed') {
-    issuedAt = now;
-    retryAt = null;
-    sessionStorage.setItem('demo.issuedAt', String(now));
-  }
+  if (type === 'login' || type === 'refreshed') retryAt = null;
   if (type === 'refreshfailed') retryAt = detail.transient && detail.retryIn != null ? now + detail.retryIn : null;
   if (type === 'sessionended' || type === 'logout') {
     token = null;
     retryAt = null;
   }
-  log(type, describeEvent(type, detail));
-  // Out of the event dispatch: the keeper may still be inside its own call.
-  setTimeout(async () => {
-    if (type === 'login' || type === 'refreshed' || type === 'restored') await loadToken();
-    render();
-    if (type === 'refreshed' || type === 'refreshfailed') updateQueue();
-  }, 0);
+  // Out of the event dispatch (the keeper may still be inside its own
+  // call), and in order: a timeline entry appears once the page shows the
+  // token it brought, so whoever sees the entry sees the new state too.
+  shown = shown
+    .then(() => new Promise((r) => setTimeout(r, 0)))
+    .then(async () => {
+      const before = token;
+      if (type === 'login' || type === 'refreshed' || type === 'restored') await loadToken();
+      // A renewal may bring back the very token held (TNCO's /oauth/token
+      // re-issues it while unexpired): it was not issued now.
+      const reissued = type === 'refreshed' && before !== null && token === before;
+      if (type === 'login' || (type === 'refreshed' && !reissued)) {
+        issuedAt = now;
+        sessionStorage.setItem('demo.issuedAt', String(now));
+      }
+      log(type, reissued ? REISSUED : describeEvent(type, detail), undefined, now);
+      render();
+      if (type === 'refreshed' || type === 'refreshfailed') updateQueue();
+    })
+    .catch((e) => log('note', `Could not show the ${type} event: ${describeError(e)}`, 'bad'));
 }
 
 // ---- the keeper ---------------------------------------------------------

@@ -58,6 +58,27 @@ const report = (p) => p.evaluate(() => window.tabs.report());
 const reports = (pages) => Promise.all(pages.map(report));
 const closeAll = (pages) => Promise.all(pages.map((p) => p.close()));
 
+/** For a failure message: every tab's events (ms since `at`) and the server's counts. */
+async function explain(t, pages, at) {
+  const all = await Promise.all(pages.map((p) => report(p).catch(() => null)));
+  all.forEach((r, i) => {
+    if (!r) return;
+    const events = r.log
+      .filter((e) => e.at >= at - 3_000)
+      .map((e) => `${e.at - at} ${e.type}${e.reason ? ` ${e.reason}` : ''}${e.error ? ` ${e.error}` : ''}`);
+    t.diagnostic(`tab ${i} (${r.status}): ${events.join(', ')}`);
+  });
+  const stats = await server.stats();
+  t.diagnostic(
+    `server: refreshes ${stats.refreshes.total}, rejections ${stats.refresh_rejections.total}, ` +
+      `reuse detections ${stats.reuse_detections.total}; refresh answers (ms since the logout): ` +
+      stats.log
+        .filter((l) => l.endpoint === 'lgdx.refresh' && l.at_ms >= at - 3_000)
+        .map((l) => `${l.at_ms - at} ${l.status}`)
+        .join(', '),
+  );
+}
+
 /**
  * For every rotation a tab stored, how long until each other open tab
  * adopted it (`restored` with the same expiry): the lags in ms.
@@ -212,11 +233,12 @@ for (const storage of ['local', 'adapter']) {
   test(`logout in one tab logs out all (${storage === 'local' ? 'storage event' : 'BroadcastChannel'}) within a second`, async (t) => {
     await server.reset();
     const pages = await openTabs(5, { key: `logout-${storage}`, storage });
+    let at = 0;
     try {
       await loggedIn(pages);
       for (const p of pages) await p.evaluate(() => window.tabs.startApi(50));
       await sleep(1_000);
-      const at = await pages[0].evaluate(() => window.tabs.logout());
+      at = await pages[0].evaluate(() => window.tabs.logout());
       for (const p of pages.slice(1)) {
         await p.waitForFunction(() => window.tabs.report().status !== 'active', null, { timeout: 1_000 });
       }
@@ -239,6 +261,9 @@ for (const storage of ['local', 'adapter']) {
       assert.equal(later.reuse_detections.total, 0);
       assert.equal(later.expired_token_calls, 0);
       for (const p of pages) assert.deepEqual(p.errors, []);
+    } catch (e) {
+      await explain(t, pages, at);
+      throw e;
     } finally {
       await closeAll(pages);
     }

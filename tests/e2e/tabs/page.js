@@ -3,7 +3,7 @@
 //            hold the shared rotation counter and the stop flag
 //   target   stop every tab once this many rotations happened (0: never)
 //   storage  "local" (default) or "adapter" (async get/set/delete over
-//            localStorage, so changes travel by BroadcastChannel)
+//            IndexedDB, so changes travel by BroadcastChannel)
 //   lockTimeoutMs
 import { TokenKeeper } from '/pkg/index.js';
 
@@ -12,10 +12,38 @@ const key = q.get('key') ?? 'tabs';
 const target = Number(q.get('target') ?? 0);
 const apiKey = 'lgdx-demo-api-key';
 
+// The adapter keeps the session in IndexedDB, as an app's own store would
+// (idb-keyval style). Not over localStorage: Chromium serves another tab's
+// localStorage write to this tab a moment late, so a read right at the
+// lock's grant may still return the refresh token the previous holder just
+// spent. The keeper waits that out for `storage: 'local'` only; an adapter
+// must read what another tab wrote before it released the lock, and
+// IndexedDB does (every transaction goes to one backend, in order).
+function idb(mode, run) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('tokenkeeper-tabs', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('kv');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      const tx = db.transaction('kv', mode);
+      const req = run(tx.objectStore('kv'));
+      tx.oncomplete = () => {
+        db.close();
+        resolve(req.result);
+      };
+      tx.onerror = tx.onabort = () => {
+        db.close();
+        reject(tx.error);
+      };
+    };
+  });
+}
+
 const adapter = {
-  get: async (k) => localStorage.getItem(k),
-  set: async (k, v) => localStorage.setItem(k, v),
-  delete: async (k) => localStorage.removeItem(k),
+  get: async (k) => (await idb('readonly', (s) => s.get(k))) ?? null,
+  set: async (k, v) => void (await idb('readwrite', (s) => s.put(v, k))),
+  delete: async (k) => void (await idb('readwrite', (s) => s.delete(k))),
 };
 
 const keeper = new TokenKeeper({
