@@ -1,16 +1,25 @@
 // Cloudflare Workers glue, exported by the `workerd`/`worker` entry beside
-// TokenKeeper. Plain JavaScript over the public TokenKeeper API: nothing
-// here runs at import time, and nothing imports `cloudflare:*`.
+// TokenKeeper. Plain JavaScript over the TokenKeeper API and the core's
+// origin policy; nothing here runs at import time. `DurableObject` comes
+// from the runtime's own `cloudflare:workers` (left external by the
+// package build): Workers RPC reaches the public methods of classes that
+// extend it (compatibility date 2024-04-03 or later).
 //
 // - kvStorage(env.KV): a storage adapter over a KV namespace, so every
 //   isolate reads the token one of them fetched (client credentials).
 // - TokenHolder: a Durable Object base class that owns one session and
 //   performs its refreshes, one at a time for the whole account: needed for
 //   rotating (single-use) refresh tokens, which KV (eventually consistent)
-//   cannot protect from two isolates refreshing at once.
-// - durableTokens(env.NS): the isolate-side client of a TokenHolder, with a
-//   per-isolate cache and single flight.
+//   cannot protect from two isolates refreshing at once. It hands tokens out
+//   through RPC only (`token()`, `refresh(stale)`); its HTTP `fetch` answers
+//   404, so a request forwarded to the object gets nothing.
+// - durableTokens(env.NS, { allowedOrigins }): the isolate-side client of a
+//   TokenHolder, with a per-isolate cache and single flight; its `fetch`
+//   sends the token to the allowed origins only.
+import { DurableObject } from 'cloudflare:workers';
 import { TokenKeeper, TokenKeeperError } from './keeper.js';
+import { KeeperCore } from './tokenkeeper.js';
+
 
 /** KV's smallest `expirationTtl`, in seconds. */
 const KV_MIN_TTL_S = 60;
@@ -57,9 +66,27 @@ export function durableObjectStorage(storage) {
 }
 
 /**
+ * What crosses RPC of an error: Workers RPC keeps an Error's message, not
+ * its own properties. An error without a code came from the subclass's own
+ * hooks (`keeperOptions`, `credentials`): `AUTH_CONFIG`.
+ */
+function errorAnswer(e) {
+  const { code = 'AUTH_CONFIG', status, error, error_description, transient = false, retryIn } = e ?? {};
+  const message = String(e?.message ?? e);
+  return { ok: false, error: { message, code, status, error, error_description, transient: transient === true, retryIn } };
+}
+
+/** The TokenKeeperError of an error answer. */
+function answerError(error) {
+  const { message, ...fields } = error;
+  for (const k of Object.keys(fields)) if (fields[k] === undefined || fields[k] === null) delete fields[k];
+  return new TokenKeeperError(message, fields);
+}
+
+/**
  * A Durable Object that holds one session and refreshes it. Subclass it,
  * export the subclass from the Worker and bind it as a Durable Object
- * namespace:
+ * namespace (compatibility date 2024-04-03 or later, for RPC):
  *
  *   export class ApiTokens extends TokenHolder {
  *     keeperOptions(env) { return { profile: { kind: 'json', … } }; }
@@ -67,17 +94,17 @@ export function durableObjectStorage(storage) {
  *   }
  *
  * It logs in on first use (and again after the session ended), keeps the
- * tokens in its own storage, and answers `POST /token` and `POST /refresh`
- * (used by `durableTokens`). Being one object, it serialises every refresh.
+ * tokens in its own storage, and hands them out through the RPC methods
+ * `token()` and `refresh(stale)` (used by `durableTokens`), each resolving
+ * to `{ ok: true, accessToken, freshUntil, expiresAt }` or `{ ok: false,
+ * error }` (the error's fields, which RPC would drop from a thrown
+ * TokenKeeperError). Being one object, it serialises every refresh. Its
+ * HTTP `fetch` answers 404 to every request: a Worker that forwards a
+ * request to the object (`stub.fetch(request)`) publishes no token.
  */
-export class TokenHolder {
+export class TokenHolder extends DurableObject {
   #keeper = null;
   #ready = null;
-
-  constructor(ctx, env) {
-    this.ctx = ctx;
-    this.env = env;
-  }
 
   /** The TokenKeeper options (`storage` and `autoRefresh` are set here). Override. */
   keeperOptions(_env) {
@@ -127,53 +154,117 @@ export class TokenHolder {
     }
   }
 
-  async fetch(request) {
-    const path = new URL(request.url).pathname;
-    if (request.method !== 'POST' || (path !== '/token' && path !== '/refresh')) {
-      return Response.json({ code: 'AUTH_CONFIG', message: 'POST /token or /refresh' }, { status: 404 });
-    }
+  /** #token as an RPC answer: errors as their fields. */
+  async #answer(stale) {
     try {
-      const body = path === '/refresh' ? await request.json() : {};
-      return Response.json(await this.#token(typeof body.stale === 'string' ? body.stale : undefined));
+      return { ok: true, ...(await this.#token(stale)) };
     } catch (e) {
-      const { code = 'AUTH_INVALID_RESPONSE', status, error, error_description, transient = false } = e ?? {};
-      return Response.json(
-        { message: String(e?.message ?? e), code, status, error, error_description, transient },
-        { status: 502 },
-      );
+      return errorAnswer(e);
     }
   }
+
+  /** RPC: a valid token → `{ ok: true, accessToken, freshUntil, expiresAt }`, or `{ ok: false, error }`. */
+  token() {
+    return this.#answer(undefined);
+  }
+
+  /** RPC: a token other than `stale` (the held one is refreshed when it is `stale`); answers as `token()`. */
+  refresh(stale) {
+    return this.#answer(typeof stale === 'string' ? stale : undefined);
+  }
+
+  /** HTTP: nothing. Tokens go out through RPC only. */
+  async fetch(_request) {
+    return new Response('not found\n', { status: 404, headers: { 'content-type': 'text/plain' } });
+  }
+}
+
+/**
+ * A profile the origin policy is built with and that nothing is ever sent
+ * to: with `allowedOrigins` set, the core ignores the profile's endpoints.
+ */
+const POLICY_PROFILE = { kind: 'oauth2', tokenUrl: 'https://token-holder.invalid/', clientId: 'durable-tokens' };
+
+/** A core error (or anything else) as a TokenKeeperError. */
+function typed(e) {
+  if (e instanceof TokenKeeperError || !e || typeof e.code !== 'string') return e;
+  return new TokenKeeperError(e.message, e);
+}
+
+/**
+ * `check(url)`: throws `AUTH_ORIGIN_NOT_ALLOWED` unless the URL's origin is
+ * in `allowedOrigins`, decided by the core exactly as for `keeper.fetch`
+ * (entries serialised as `URL.origin`, `http:` only on loopback or with
+ * `allowInsecureHttp`; a malformed entry throws `AUTH_CONFIG` here). Without
+ * `allowedOrigins`, every URL is refused.
+ */
+function originCheck(allowedOrigins, allowInsecureHttp) {
+  if (allowedOrigins === undefined) {
+    return () => {
+      throw new TokenKeeperError(
+        'durableTokens(namespace, { allowedOrigins }) sends the token to no origin until allowedOrigins lists ' +
+          "the API's origins, e.g. ['https://api.example']",
+        { code: 'AUTH_ORIGIN_NOT_ALLOWED' },
+      );
+    };
+  }
+  let core;
+  try {
+    core = new KeeperCore(
+      { profile: POLICY_PROFILE, allowedOrigins, allowInsecureHttp, storage: 'memory', autoRefresh: false },
+      () => undefined,
+    );
+  } catch (e) {
+    throw typed(e);
+  }
+  return (url) => {
+    try {
+      core.apiHeaders(new URL(url).origin);
+    } catch (e) {
+      throw typed(e);
+    }
+  };
 }
 
 /**
  * The isolate-side client of a TokenHolder in `namespace` (the object named
  * `name`): `accessToken({ waitUntil })`, `refresh(stale)` and
- * `fetch(input, init, { waitUntil })` with one retry on 401. Create it once
- * per isolate (module scope, lazily): its cache and single flight are
- * per isolate.
+ * `fetch(input, init, { waitUntil })` with one retry on 401, which sends the
+ * token to `allowedOrigins` only (another origin, or any without the
+ * option, throws `AUTH_ORIGIN_NOT_ALLOWED` before anything is sent) and
+ * follows no redirect. Create it once per isolate (module scope, lazily):
+ * its cache and single flight are per isolate.
  */
-export function durableTokens(namespace, { name = 'tokenkeeper', now = Date.now } = {}) {
+export function durableTokens(namespace, options = {}) {
+  const { name = 'tokenkeeper', now = Date.now, allowedOrigins, allowInsecureHttp } = options;
+  const check = originCheck(allowedOrigins, allowInsecureHttp);
   let held = null; // { accessToken, freshUntil, expiresAt }
   let flight = null;
-  const ask = (path, body) => {
+  const ask = (stale) => {
     flight ??= (async () => {
       const stub = namespace.get(namespace.idFromName(name));
-      const res = await stub.fetch(`https://token-holder${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body ?? {}),
-      });
-      const answer = await res.json().catch(() => null);
-      if (answer === null) {
-        throw new TokenKeeperError(`the token holder answered ${res.status} without JSON`, {
-          code: 'AUTH_RESPONSE_IS_NOT_JSON',
-          status: res.status,
-          transient: true,
+      let answer;
+      try {
+        answer = await (stale === undefined ? stub.token() : stub.refresh(stale));
+      } catch (e) {
+        // The call itself failed (the holder answers its own errors).
+        throw new TokenKeeperError(`the token holder could not be reached: ${String(e?.message ?? e)}`, {
+          code: 'AUTH_NETWORK',
+          transient: e?.retryable === true,
+          cause: e,
         });
       }
-      if (!res.ok) throw new TokenKeeperError(answer.message, answer);
-      held = answer;
-      return answer.accessToken;
+      if (answer?.ok === false && answer.error && typeof answer.error.code === 'string') {
+        throw answerError(answer.error);
+      }
+      if (answer?.ok !== true || typeof answer.accessToken !== 'string') {
+        throw new TokenKeeperError('the token holder gave no token: is the bound class a TokenHolder?', {
+          code: 'OAUTH_INVALID_RESPONSE',
+        });
+      }
+      const { accessToken, freshUntil, expiresAt } = answer;
+      held = { accessToken, freshUntil, expiresAt };
+      return accessToken;
     })().finally(() => {
       flight = null;
     });
@@ -185,10 +276,10 @@ export function durableTokens(namespace, { name = 'tokenkeeper', now = Date.now 
     const waitUntil = options?.waitUntil;
     if (typeof waitUntil === 'function' && held !== null && t + AHEAD_MARGIN_MS < (held.expiresAt ?? Infinity)) {
       // Only the request that starts the refresh waits for it (see keeper.js).
-      if (flight === null) waitUntil(ask('/token').catch(() => undefined));
+      if (flight === null) waitUntil(ask().catch(() => undefined));
       return Promise.resolve(held.accessToken);
     }
-    return ask('/token');
+    return ask();
   };
   /** A token other than `stale`: joins a request in flight, else asks the holder to refresh. */
   const refresh = async (stale) => {
@@ -196,14 +287,18 @@ export function durableTokens(namespace, { name = 'tokenkeeper', now = Date.now 
       const current = await flight.catch(() => null);
       if (current !== null && current !== stale) return current;
     }
-    return ask('/refresh', { stale });
+    return ask(typeof stale === 'string' ? stale : undefined);
   };
   return {
     accessToken,
     refresh,
-    /** `fetch` with `Authorization: Bearer`; after a 401, one refresh and one retry. */
+    /**
+     * `fetch` with `Authorization: Bearer`, to allowed origins only; after a
+     * 401, one refresh and one retry. A redirect comes back as it is.
+     */
     async fetch(input, init, options) {
       const request = new Request(input, init);
+      check(request.url);
       const replay = request.clone();
       const send = (req, token) => {
         const headers = new Headers(req.headers);

@@ -190,7 +190,7 @@ impl<P: Platform> Driver<P> {
                     ..
                 } = credentials
                 {
-                    secrets.extend([code.as_str(), code_verifier.secret()]);
+                    secrets.extend([code.secret(), code_verifier.secret()]);
                 }
                 e.scrub(&secrets);
                 Err(e)

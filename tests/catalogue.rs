@@ -1070,7 +1070,7 @@ fn authorization_code_with_pkce() {
         )
     );
     let creds = Credentials::AuthorizationCode {
-        code: "c0de".into(),
+        code: tokenkeeper::core::secret::AuthCode::new("c0de"),
         code_verifier: pkce.verifier.clone(),
         redirect_uri: "https://app.example/cb".into(),
     };

@@ -14,7 +14,8 @@ use tokenkeeper::core::config::Config;
 use tokenkeeper::core::error::Error;
 use tokenkeeper::core::id_token::{self, Expectations, JwsAlg};
 use tokenkeeper::core::redirect::{
-    self, AuthorizeParams, PENDING_MAX_AGE_MS, PendingLogin, RedirectRandom,
+    self, AuthorizeParams, Expected, MAX_CALLBACK_QUERY_BYTES, PENDING_MAX_AGE_MS, PendingLogin,
+    RedirectRandom, Refusal,
 };
 use tokenkeeper::core::request::{Credentials, s256_challenge};
 use tokenkeeper::core::secret::IdToken;
@@ -170,7 +171,8 @@ fn begin_builds_the_request_and_the_pending_login() {
     let debug = format!("{req:?}");
     for secret in [&p.state, &p.nonce, &p.code_verifier] {
         assert!(!format!("{p:?}").contains(secret.as_str()));
-        assert!(!debug.contains(secret.as_str()) || req.url.contains(secret.as_str()));
+        assert!(req.url.contains(secret.as_str()) != (secret == &p.code_verifier));
+        assert!(!debug.contains(secret.as_str()), "{debug}");
     }
     let back = PendingLogin::from_stored(&p.to_stored()).unwrap();
     assert_eq!(back.state, p.state);
@@ -194,41 +196,50 @@ fn begin_builds_the_request_and_the_pending_login() {
 fn complete_rejects_every_bad_response() {
     let p = pending();
     let state = p.state.clone();
-    let cases: Vec<(String, &str, String)> = vec![
+    // (callback, code, message, whether the pending login is used up: once
+    // the response carried its state, RFC 6749 §10.12)
+    let cases: Vec<(String, &str, String, bool)> = vec![
         (
             CALLBACK.to_owned(),
             "AUTH_CALLBACK_INVALID",
             "authorization response \"code\" parameter is missing: the URL is not an authorization response".into(),
+            false,
         ),
         (
             callback(&[("code", "c1"), ("state", "other")]),
             "AUTH_STATE_MISMATCH",
             "\"state\" of the authorization response does not match".into(),
+            false,
         ),
         (
             callback(&[("code", "c1")]),
             "AUTH_STATE_MISMATCH",
             "\"state\" of the authorization response does not match".into(),
+            false,
         ),
         (
             callback(&[("code", "c1"), ("state", &state.to_uppercase())]),
             "AUTH_STATE_MISMATCH",
             "\"state\" of the authorization response does not match".into(),
+            false,
         ),
         (
             callback(&[("code", "c1"), ("state", &state), ("iss", "https://evil.example")]),
             "AUTH_ISSUER_MISMATCH",
             "\"iss\" does not match the expected issuer".into(),
+            true,
         ),
         (
             callback(&[("code", "c1"), ("state", &state), ("state", &state)]),
             "AUTH_CALLBACK_INVALID",
             "authorization response \"state\" parameter must not appear more than once".into(),
+            false,
         ),
         (
             callback(&[("code", ""), ("state", &state)]),
             "AUTH_CALLBACK_INVALID",
             "authorization response \"code\" parameter must be a non-empty string".into(),
+            true,
         ),
         (
             callback(&[
@@ -238,12 +249,21 @@ fn complete_rejects_every_bad_response() {
             ]),
             "OAUTH_AUTHORIZATION_RESPONSE_ERROR",
             "authorization server responded with an error: \"access_denied\"".into(),
+            true,
         ),
     ];
-    for (url, code, msg) in cases {
-        let e = redirect::complete(&p, &url, Some(ISSUER), T0).unwrap_err();
+    let expected = Expected {
+        issuer: Some(ISSUER),
+        require_iss: false,
+    };
+    for (url, code, msg, used_up) in cases {
+        let Refusal {
+            error: e,
+            used_up: u,
+        } = redirect::complete(&p, &url, expected, T0).unwrap_err();
         assert_eq!(e.code(), code, "{url}");
         assert_eq!(e.to_string(), msg, "{url}");
+        assert_eq!(u, used_up, "{url}");
         assert!(!e.to_string().contains("c1"));
         assert!(!format!("{e:?}").contains(&p.code_verifier));
     }
@@ -252,16 +272,114 @@ fn complete_rejects_every_bad_response() {
         ("error_description", "User said no\r\n"),
         ("state", &state),
     ]);
-    let e = redirect::complete(&p, &denied, None, T0).unwrap_err();
+    let e = redirect::complete(&p, &denied, Expected::default(), T0)
+        .unwrap_err()
+        .error;
     assert_eq!(e.error(), Some("access_denied"));
     assert_eq!(e.error_description(), Some("User said no"));
     assert_eq!(e.status(), None);
-    // Too old.
+    // Too old: refused, and of no further use.
     let ok = callback(&[("code", "c1"), ("state", &state)]);
     let late = UnixMillis(T0.0 + PENDING_MAX_AGE_MS + 1);
+    let r = redirect::complete(&p, &ok, Expected::default(), late).unwrap_err();
+    assert_eq!(r.error.code(), "AUTH_NO_PENDING_LOGIN");
+    assert!(r.used_up);
+}
+
+#[test]
+fn iss_is_required_when_the_provider_says_it_sends_one() {
+    let p = pending();
+    let without = callback(&[("code", "c1"), ("state", &p.state)]);
+    let with = callback(&[("code", "c1"), ("state", &p.state), ("iss", ISSUER)]);
+    let strict = Expected {
+        issuer: Some(ISSUER),
+        require_iss: true,
+    };
+    let r = redirect::complete(&p, &without, strict, T0).unwrap_err();
+    assert_eq!(r.error.code(), "AUTH_CALLBACK_INVALID");
     assert_eq!(
-        redirect::complete(&p, &ok, None, late).unwrap_err().code(),
-        "AUTH_NO_PENDING_LOGIN"
+        r.error.to_string(),
+        "authorization response \"iss\" parameter is missing, though the provider says it sends one (RFC 9207)"
+    );
+    assert!(r.used_up);
+    assert!(redirect::complete(&p, &with, strict, T0).is_ok());
+    // Without the provider's word, a missing iss is accepted.
+    let lax = Expected {
+        issuer: Some(ISSUER),
+        require_iss: false,
+    };
+    assert!(redirect::complete(&p, &without, lax, T0).is_ok());
+    // requireIss without an issuer to compare with is a configuration error.
+    let e = Config::from_value(&json!({"profile": {
+        "kind": "oauth2", "tokenUrl": TOKEN_URL, "clientId": "app", "requireIss": true
+    }}))
+    .and_then(|c| c.validate().map(|()| c))
+    .unwrap_err();
+    assert_eq!(e.to_string(), "\"requireIss\" needs issuer");
+}
+
+#[test]
+fn an_openid_login_expects_an_id_token() {
+    let p = pending();
+    assert!(p.openid);
+    let url = callback(&[("code", "c1"), ("state", &p.state)]);
+    let done = redirect::complete(&p, &url, Expected::default(), T0).unwrap();
+    assert!(done.id_token_required);
+    let plain = redirect::begin(
+        &oidc(),
+        &AuthorizeParams {
+            scope: Some("profile openidish".into()),
+            ..AuthorizeParams::default()
+        },
+        Some(CALLBACK),
+        &random(),
+        T0,
+    )
+    .unwrap()
+    .pending;
+    assert!(!plain.openid);
+    let back = PendingLogin::from_stored(&p.to_stored()).unwrap();
+    assert!(back.openid);
+    let url = callback(&[("code", "c1"), ("state", &plain.state)]);
+    let done = redirect::complete(&plain, &url, Expected::default(), T0).unwrap();
+    assert!(!done.id_token_required);
+    assert!(!format!("{done:?}").contains(&plain.nonce));
+    assert!(!format!("{done:?}").contains("c1"));
+}
+
+#[test]
+fn the_callback_query_is_bounded_and_read_in_one_pass() {
+    let p = pending();
+    // The largest query read: every name distinct, so the repeat check
+    // must look at all of them.
+    let mut pairs: Vec<String> = vec![format!("code=c1&state={}", p.state)];
+    let mut i = 0;
+    while pairs.iter().map(|s| s.len() + 1).sum::<usize>() + 12 < MAX_CALLBACK_QUERY_BYTES {
+        pairs.push(format!("p{i}=v"));
+        i += 1;
+    }
+    let query = pairs.join("&");
+    assert!(query.len() <= MAX_CALLBACK_QUERY_BYTES);
+    let url = format!("{CALLBACK}?{query}");
+    assert!(redirect::complete(&p, &url, Expected::default(), T0).is_ok());
+    // One byte more is refused before any decoding.
+    let over = format!(
+        "{url}{}",
+        "x".repeat(MAX_CALLBACK_QUERY_BYTES + 1 - query.len())
+    );
+    let r = redirect::complete(&p, &over, Expected::default(), T0).unwrap_err();
+    assert_eq!(r.error.code(), "AUTH_CALLBACK_INVALID");
+    assert_eq!(
+        r.error.to_string(),
+        "authorization response \"query\" parameter exceeds 16384 bytes"
+    );
+    assert!(!r.used_up);
+    // A repeat late in a long query is still found.
+    let repeated = format!("{url}&p0=again");
+    let r = redirect::complete(&p, &repeated, Expected::default(), T0).unwrap_err();
+    assert_eq!(
+        r.error.to_string(),
+        "authorization response \"query\" parameter must not appear more than once"
     );
 }
 
@@ -278,7 +396,11 @@ fn complete_returns_code_credentials() {
         if let Some(i) = iss {
             pairs.push(("iss", i));
         }
-        let done = redirect::complete(&p, &callback(&pairs), Some(ISSUER), T0).unwrap();
+        let expected = Expected {
+            issuer: Some(ISSUER),
+            require_iss: iss.is_some(),
+        };
+        let done = redirect::complete(&p, &callback(&pairs), expected, T0).unwrap();
         assert_eq!(done.nonce, p.nonce);
         let Credentials::AuthorizationCode {
             code,
@@ -288,7 +410,7 @@ fn complete_returns_code_credentials() {
         else {
             panic!("not a code")
         };
-        assert_eq!(code, "c+1/é");
+        assert_eq!(code.secret(), "c+1/é");
         assert_eq!(code_verifier.secret(), p.code_verifier);
         assert_eq!(redirect_uri, CALLBACK);
     }
@@ -298,7 +420,7 @@ fn complete_returns_code_credentials() {
         ("state", &p.state),
         ("iss", "https://x.example"),
     ]);
-    assert!(redirect::complete(&p, &url, None, T0).is_ok());
+    assert!(redirect::complete(&p, &url, Expected::default(), T0).is_ok());
 }
 
 // ---- ID token ------------------------------------------------------------
@@ -725,7 +847,7 @@ fn exchange_leaves_the_session_until_adopted() {
     let p = FakePlatform::at(T0);
     let d = Driver::new(oidc(), p.clone(), DriverOptions::default()).unwrap();
     let creds = Credentials::AuthorizationCode {
-        code: "SENTINEL_CODE".into(),
+        code: tokenkeeper::core::secret::AuthCode::new("SENTINEL_CODE"),
         code_verifier: tokenkeeper::core::secret::CodeVerifier::new("SENTINEL_VERIFIER"),
         redirect_uri: CALLBACK.into(),
     };

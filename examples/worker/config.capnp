@@ -7,7 +7,9 @@
 #
 #   DEVSERVER_URL=http://127.0.0.1:8787 workerd serve examples/worker/config.capnp
 #
-# Ports can be changed with `--socket-addr a=127.0.0.1:PORT`.
+# Ports can be changed with `--socket-addr a=127.0.0.1:PORT`. The Worker calls
+# the Durable Object through RPC, which needs a compatibility date of
+# 2024-04-03 or later.
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (

@@ -12,7 +12,10 @@
 // Bindings: DEVSERVER_URL (the identity provider, e.g. http://127.0.0.1:8787),
 // TOKENS_KV, LGDX_TOKENS. Nothing runs at global scope: the keepers are built
 // on the first request, and a refresh that is due but not yet needed runs
-// after the response, under ctx.waitUntil.
+// after the response, under ctx.waitUntil. The token goes to the devserver's
+// origin only: keeper.fetch allows its token endpoint's origin by default,
+// durableTokens only the origins it is given (allowedOrigins). LgdxTokens
+// hands the token to this Worker through RPC; its HTTP fetch answers 404.
 import { TokenKeeper, TokenHolder, durableTokens, kvStorage } from 'tokenkeeper';
 
 /** Per isolate: the TNCO keeper and its login (restored from KV when another isolate stored one). */
@@ -80,7 +83,7 @@ export default {
         await ready;
         upstream = await keeper.fetch(`${devserver(env)}${pathname}`, undefined, { waitUntil });
       } else if (pathname === '/Navigation/Realms') {
-        lgdx ??= durableTokens(env.LGDX_TOKENS, { name: 'lgdx-demo' });
+        lgdx ??= durableTokens(env.LGDX_TOKENS, { name: 'lgdx-demo', allowedOrigins: [devserver(env)] });
         upstream = await lgdx.fetch(
           `${devserver(env)}${pathname}`,
           { headers: { 'X-API-Key': env.LGDX_API_KEY ?? 'lgdx-demo-api-key' } },

@@ -244,7 +244,7 @@ struct Parsed<'a> {
     origin: String,
     /// `https:`.
     secure: bool,
-    /// `localhost`, `127.0.0.0/8` or `[::1]`.
+    /// A loopback host (see [`super::loopback`]).
     loopback: bool,
     /// Path, query and fragment.
     rest: &'a str,
@@ -267,24 +267,22 @@ fn parse(url: &str) -> Result<Parsed<'_>, &'static str> {
     if authority.contains('@') {
         return Err("entries must not contain user info");
     }
-    let (host, loopback, port) = if let Some(v6) = authority.strip_prefix('[') {
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (addr, after) = v6.split_once(']').ok_or(NOT_ORIGIN)?;
         let ip: Ipv6Addr = addr.parse().map_err(|_| NOT_ORIGIN)?;
         let port = match after {
             "" => None,
             p => Some(p.strip_prefix(':').ok_or(NOT_ORIGIN)?),
         };
-        (format!("[{}]", ipv6_text(ip)), ip.is_loopback(), port)
+        (format!("[{}]", ipv6_text(ip)), port)
     } else {
         let (host, port) = match authority.split_once(':') {
             Some((h, p)) => (h, Some(p)),
             None => (authority, None),
         };
-        let host = host_text(host)?;
-        let loopback =
-            host == "localhost" || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
-        (host, loopback, port)
+        (host_text(host)?, port)
     };
+    let loopback = super::loopback::is_loopback_host(&host);
     let port = match port {
         None | Some("") => None,
         Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => {

@@ -92,6 +92,11 @@ pub struct OAuth2Profile {
     /// ID token's `iss` and an authorization response's `iss` (RFC 9207)
     /// must equal it exactly.
     pub issuer: Option<String>,
+    /// Whether every authorization response must carry `iss` (RFC 9207
+    /// §2.4): set from the provider's metadata
+    /// `authorization_response_iss_parameter_supported` by discovery, or by
+    /// hand (option `requireIss`).
+    pub require_iss: bool,
     /// The JWK Set of the issuer's signing keys (RFC 8414 §2 `jwks_uri`),
     /// to verify ID token signatures.
     pub jwks_uri: Option<String>,
@@ -513,6 +518,7 @@ impl OAuth2Profile {
                 "authorizationUrl",
                 "redirectUri",
                 "issuer",
+                "requireIss",
                 "jwksUri",
                 "apiHeaders",
             ],
@@ -541,6 +547,7 @@ impl OAuth2Profile {
             authorization_url: m.string("authorizationUrl")?,
             redirect_uri: m.string("redirectUri")?,
             issuer: m.string("issuer")?,
+            require_iss: m.bool("requireIss")?.unwrap_or(false),
             jwks_uri: m.string("jwksUri")?,
             api_headers: StaticHeaders(m.strings("apiHeaders")?),
         })
@@ -573,6 +580,8 @@ impl OAuth2Profile {
         }
         if let Some(issuer) = &self.issuer {
             check_issuer("issuer", issuer, http)?;
+        } else if self.require_iss {
+            return Err(Error::config("requireIss", "needs issuer"));
         }
         check_text("clientId", &self.client_id)?;
         let auth = self.client_auth();
@@ -860,9 +869,9 @@ pub(crate) fn check_issuer(field: &'static str, url: &str, allow_http: bool) -> 
     Ok(())
 }
 
-/// An endpoint URL: absolute `https:` (`http:` only on a loopback host or
-/// with `allow_http`), ASCII without spaces or controls, no user info, no
-/// fragment (RFC 6749 §3.2).
+/// An endpoint URL: absolute `https:` (`http:` only on a loopback host,
+/// see [`super::loopback`], or with `allow_http`), ASCII without spaces or
+/// controls, no user info, no fragment (RFC 6749 §3.2).
 pub(crate) fn check_url(field: &'static str, url: &str, allow_http: bool) -> Result<(), Error> {
     const MUST: &str = "must be an absolute http(s) URL";
     if url.len() > 2048 || !url.bytes().all(|b| b.is_ascii_graphic()) {
@@ -886,17 +895,21 @@ pub(crate) fn check_url(field: &'static str, url: &str, allow_http: bool) -> Res
     if url.contains('#') {
         return Err(Error::config(field, "must not contain a fragment"));
     }
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
+    // `host` as written (an IPv6 literal with its brackets), `name` without
+    // the brackets.
+    let (name, host) = if let Some(v6) = authority.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((addr, _)) => (addr, authority.get(..addr.len() + 2).unwrap_or(authority)),
+            None => (v6, authority),
+        }
     } else {
-        authority.split(':').next().unwrap_or_default()
+        let name = authority.split(':').next().unwrap_or_default();
+        (name, name)
     };
-    if host.is_empty() {
+    if name.is_empty() {
         return Err(Error::config(field, MUST));
     }
-    let loopback =
-        host.eq_ignore_ascii_case("localhost") || host.starts_with("127.") || host == "::1";
-    if !https && !loopback && !allow_http {
+    if !https && !super::loopback::is_loopback_host(host) && !allow_http {
         return Err(Error::config(
             field,
             "must use https (http only on loopback or with allowInsecureHttp)",
@@ -937,5 +950,53 @@ mod tests {
         assert!(check_url("tokenUrl", "http://127.0.0.1:8080/t", false).is_ok());
         assert!(check_url("tokenUrl", "http://[::1]:8080/t", false).is_ok());
         assert!(check_url("tokenUrl", "HTTPS://as.example/t?x=1", false).is_ok());
+    }
+
+    /// Plain http without `allowInsecureHttp` on loopback IP literals and
+    /// `localhost` only (RFC 8252 §8.3).
+    #[test]
+    fn http_on_loopback_literals_only() {
+        for host in [
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "127.1.2.3",
+            "[::1]",
+            "[::1]:8080",
+            "[0:0:0:0:0:0:0:1]",
+            "localhost",
+            "LOCALHOST:3000",
+        ] {
+            let url = format!("http://{host}/token");
+            assert!(check_url("tokenUrl", &url, false).is_ok(), "{url}");
+        }
+        for host in [
+            "127.x.example",
+            "127.attacker.example",
+            "127.0.0.1.nip.io",
+            "127.0.0.1.nip.io:8080",
+            "localhost.example",
+            "localhost.",
+            "0x7f000001",
+            "2130706433",
+            "127.1",
+            "0177.0.0.1",
+            "127.000.0.1",
+            "[::ffff:127.0.0.1]",
+        ] {
+            let url = format!("http://{host}/token");
+            let e = check_url("tokenUrl", &url, false).map_err(|e| e.to_string());
+            assert_eq!(
+                e,
+                Err(
+                    "\"tokenUrl\" must use https (http only on loopback or with allowInsecureHttp)"
+                        .to_owned()
+                ),
+                "{url}"
+            );
+            assert!(check_url("tokenUrl", &url, true).is_ok(), "{url}");
+            let https = format!("https://{host}/token");
+            assert!(check_url("tokenUrl", &https, false).is_ok(), "{https}");
+        }
+        assert!(check_url("tokenUrl", "http://[::1/token", false).is_err());
     }
 }

@@ -18,6 +18,9 @@
 //!   `end_session_endpoint` are optional. Each present one must be an
 //!   absolute `https` URL (`http` only on loopback or with
 //!   `allowInsecureHttp`), else [`Error::InvalidResponse`] names it.
+//! - `authorization_response_iss_parameter_supported` (RFC 9207 §3), when
+//!   present, must be a boolean; `true` makes `iss` required in every
+//!   authorization response.
 //! - Other members are ignored.
 
 use super::config::{check_issuer, check_url};
@@ -48,6 +51,9 @@ pub struct ProviderMetadata {
     pub userinfo_endpoint: Option<String>,
     /// `end_session_endpoint` (OpenID Connect RP-Initiated Logout §2.1).
     pub end_session_endpoint: Option<String>,
+    /// `authorization_response_iss_parameter_supported` (RFC 9207 §3):
+    /// authorization responses carry `iss`, so one without it is refused.
+    pub authorization_response_iss: bool,
 }
 
 /// The discovery URL of `issuer` (OpenID Connect Discovery §4.1): the
@@ -111,6 +117,17 @@ pub fn parse_discovery_response(
         jwks_uri: endpoint(&map, "jwks_uri", allow_http)?,
         userinfo_endpoint: endpoint(&map, "userinfo_endpoint", allow_http)?,
         end_session_endpoint: endpoint(&map, "end_session_endpoint", allow_http)?,
+        authorization_response_iss: match map.get("authorization_response_iss_parameter_supported")
+        {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(Error::invalid(
+                    "authorization_response_iss_parameter_supported",
+                    "must be a boolean",
+                ));
+            }
+        },
     })
 }
 

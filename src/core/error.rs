@@ -7,9 +7,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// The longest `error_description` kept from a server (RFC 6749 §5.2).
+/// The longest `error_description` shown from a server (RFC 6749 §5.2).
 pub const MAX_DESCRIPTION_CHARS: usize = 512;
-/// The longest `error` code kept from a server (RFC 6749 §5.2).
+/// The longest `error` code shown from a server (RFC 6749 §5.2).
 pub const MAX_ERROR_CODE_CHARS: usize = 128;
 
 /// Why a session ended; it then needs a new login.
@@ -239,22 +239,27 @@ impl Error {
         }
     }
 
-    /// The server's `error` code (RFC 6749 §5.2), e.g. `"invalid_grant"`.
+    /// The server's `error` code (RFC 6749 §5.2), e.g. `"invalid_grant"`,
+    /// cut to [`MAX_ERROR_CODE_CHARS`].
     #[must_use]
     pub fn error(&self) -> Option<&str> {
         match self {
-            Self::OAuth { error, .. } | Self::Authorization { error, .. } => Some(error),
+            Self::OAuth { error, .. } | Self::Authorization { error, .. } => {
+                Some(clip(error, MAX_ERROR_CODE_CHARS))
+            }
             _ => None,
         }
     }
 
-    /// The server's `error_description` (RFC 6749 §5.2), truncated to
-    /// [`MAX_DESCRIPTION_CHARS`] with control characters stripped.
+    /// The server's `error_description` (RFC 6749 §5.2), cut to
+    /// [`MAX_DESCRIPTION_CHARS`], control characters stripped.
     #[must_use]
     pub fn error_description(&self) -> Option<&str> {
         match self {
             Self::OAuth { description, .. } | Self::Authorization { description, .. } => {
-                description.as_deref()
+                description
+                    .as_deref()
+                    .map(|d| clip(d, MAX_DESCRIPTION_CHARS))
             }
             _ => None,
         }
@@ -281,11 +286,13 @@ impl Error {
 
     /// Replaces every occurrence of the given secrets in the server's `error`
     /// and `error_description` with `[redacted]`: servers sometimes echo
-    /// input.
+    /// input. The texts are kept whole until shown, so a secret near the
+    /// cut is found whole too.
     pub(crate) fn scrub(&mut self, secrets: &[&str]) {
         if let Self::OAuth {
             error, description, ..
-        } = self
+        }
+        | Self::Authorization { error, description } = self
         {
             for text in std::iter::once(error).chain(description.as_mut()) {
                 for s in secrets.iter().filter(|s| !s.is_empty()) {
@@ -307,6 +314,21 @@ pub(crate) fn transient_status(status: u16) -> bool {
 /// Keeps at most `max` characters, dropping control characters.
 pub(crate) fn sanitize(text: &str, max: usize) -> String {
     text.chars().filter(|c| !c.is_control()).take(max).collect()
+}
+
+/// A server's `error` or `error_description` as kept: whole (the body and
+/// callback size limits bound it) but for control characters, so that
+/// secrets are scrubbed before [`Error::error`] and
+/// [`Error::error_description`] cut it.
+pub(crate) fn server_text(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// The first `max` characters of `text`.
+fn clip(text: &str, max: usize) -> &str {
+    text.char_indices()
+        .nth(max)
+        .map_or(text, |(i, _)| &text[..i])
 }
 
 impl fmt::Display for Error {
@@ -335,6 +357,7 @@ impl fmt::Display for Error {
                 )
             }
             Self::OAuth { status, error, .. } => {
+                let error = clip(error, MAX_ERROR_CODE_CHARS);
                 write!(
                     f,
                     "server responded with an error: \"{error}\" (status {status})"
@@ -373,6 +396,7 @@ impl fmt::Display for Error {
             }
             Self::NoPendingLogin => f.write_str("no authorization request is pending"),
             Self::Authorization { error, .. } => {
+                let error = clip(error, MAX_ERROR_CODE_CHARS);
                 write!(
                     f,
                     "authorization server responded with an error: \"{error}\""
@@ -408,7 +432,7 @@ mod tests {
         let mut e = Error::OAuth {
             status: 400,
             error: "invalid_grant".into(),
-            description: Some(sanitize("bad pw SENTINEL_PW\r\n!", 512)),
+            description: Some(server_text("bad pw SENTINEL_PW\r\n!")),
         };
         e.scrub(&["SENTINEL_PW", ""]);
         assert_eq!(e.error_description(), Some("bad pw [redacted]!"));
@@ -421,5 +445,27 @@ mod tests {
         assert_eq!(echoed.error(), Some("[redacted]"));
         assert_eq!(e.status(), Some(400));
         assert_eq!(e.error(), Some("invalid_grant"));
+    }
+
+    #[test]
+    fn a_secret_across_the_cut_is_scrubbed_whole() {
+        let secret = "SENTINEL_RT_0123456789";
+        for at in [MAX_DESCRIPTION_CHARS - 10, MAX_DESCRIPTION_CHARS - 1] {
+            let text = format!("{}{secret} and more", "é".repeat(at));
+            let mut e = Error::OAuth {
+                status: 400,
+                error: format!("{}{secret}", "x".repeat(MAX_ERROR_CODE_CHARS - 4)),
+                description: Some(server_text(&text)),
+            };
+            e.scrub(&[secret]);
+            let shown = e.error_description().unwrap_or_default();
+            assert_eq!(shown.chars().count(), MAX_DESCRIPTION_CHARS);
+            assert!(!shown.contains("SENTINEL"), "{at}");
+            assert_eq!(
+                e.error().map(|c| c.chars().count()),
+                Some(MAX_ERROR_CODE_CHARS)
+            );
+            assert!(!e.to_string().contains("SENT"), "{e}");
+        }
     }
 }

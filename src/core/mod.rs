@@ -15,6 +15,7 @@ pub mod expiry;
 pub mod httpdate;
 pub mod id_token;
 pub mod json_text;
+pub mod loopback;
 mod members;
 pub mod persist;
 pub mod redirect;

@@ -10,7 +10,7 @@ use super::claims;
 use super::config::Profile;
 use super::error::Error;
 use super::json_text::ObjectText;
-use super::secret::{AccessToken, IdToken, RefreshToken};
+use super::secret::{AccessToken, RefreshToken};
 use super::time::UnixMillis;
 use super::tokens::{Renewal, TokenSet};
 use serde_json::Value;
@@ -103,7 +103,6 @@ pub fn save(t: &TokenSet, owner: Owner<'_>) -> StoredSession {
             "refreshToken",
             t.refresh_token.as_ref().map(RefreshToken::secret),
         )
-        .opt_string("idToken", t.id_token.as_ref().map(IdToken::secret))
         .opt_string("scope", t.scope.as_deref())
         .number("issuedAt", Some(t.issued_at.0))
         .number("expiresAt", t.expires_at.map(|e| e.0))
@@ -175,7 +174,6 @@ pub fn load(text: &str, owner: Owner<'_>) -> Result<TokenSet, Error> {
         claims: claims::peek(access_token).map(|c| c.claims),
         access_token: AccessToken::new(access_token),
         refresh_token: refresh_token.map(RefreshToken::new),
-        id_token: string("idToken")?.map(IdToken::new),
         scope: string("scope")?.map(str::to_owned),
         issued_at: UnixMillis(issued_at),
         expires_at: number("expiresAt")?.map(UnixMillis),

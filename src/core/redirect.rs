@@ -8,24 +8,29 @@
 //!
 //! Checks of the authorization response, in this order:
 //!
-//! 1. the URL has a query with `code`, `error` or `state`, each at most once
-//!    (RFC 6749 §3.1) → [`Error::InvalidCallback`];
-//! 2. `iss`, when present, equals the configured issuer exactly (RFC 9207
-//!    §2.4) → [`Error::IssuerMismatch`];
+//! 1. the URL's query is at most [`MAX_CALLBACK_QUERY_BYTES`] and has
+//!    `code`, `error` or `state`, no name more than once (RFC 6749 §3.1)
+//!    → [`Error::InvalidCallback`];
+//! 2. the pending login is younger than [`PENDING_MAX_AGE_MS`]
+//!    (authorization codes live for minutes) → [`Error::NoPendingLogin`];
 //! 3. `state` equals the one sent (RFC 6749 §10.12) → [`Error::StateMismatch`];
-//! 4. `error` → [`Error::Authorization`] with the server's code and
+//! 4. `iss`, when present, equals the configured issuer exactly, and is
+//!    present when the provider says it sends it (RFC 9207 §2.4) →
+//!    [`Error::IssuerMismatch`], [`Error::InvalidCallback`];
+//! 5. `error` → [`Error::Authorization`] with the server's code and
 //!    description (RFC 6749 §4.1.2.1);
-//! 5. a non-empty `code` → [`Error::InvalidCallback`] otherwise.
+//! 6. a non-empty `code` → [`Error::InvalidCallback`] otherwise.
 //!
-//! A pending login older than [`PENDING_MAX_AGE_MS`] is refused
-//! ([`Error::NoPendingLogin`]): authorization codes live for minutes.
+//! `state` is single-use (RFC 6749 §10.12, RFC 9700 §4.7): from step 3 on,
+//! and at step 2, the pending login is used up whatever the outcome, and
+//! [`Refusal::used_up`] tells the caller to delete it.
 
 use super::config::{Config, Profile};
-use super::error::{self, Error, MAX_DESCRIPTION_CHARS, MAX_ERROR_CODE_CHARS};
+use super::error::{self, Error};
 use super::json_text::ObjectText;
 use super::members::Members;
 use super::request::{self, Credentials, Pkce};
-use super::secret::CodeVerifier;
+use super::secret::{AuthCode, CodeVerifier};
 use super::time::UnixMillis;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -33,6 +38,10 @@ use std::fmt;
 
 /// How long a pending login may wait for its redirect (1 hour).
 pub const PENDING_MAX_AGE_MS: u64 = 3_600_000;
+
+/// The longest callback query read (16 KiB): an authorization response
+/// holds a code, `state`, `iss` and perhaps an error text.
+pub const MAX_CALLBACK_QUERY_BYTES: usize = 16 * 1024;
 
 /// Authorization request parameters that set `state`, PKCE or the client:
 /// `extraParams` cannot repeat them.
@@ -126,6 +135,9 @@ pub struct PendingLogin {
     pub redirect_uri: String,
     /// When the request was built, epoch ms.
     pub created_at: u64,
+    /// Whether the scope sent has `openid`: the token response must then
+    /// carry an ID token (OpenID Connect Core §3.1.3.3).
+    pub openid: bool,
 }
 
 impl fmt::Debug for PendingLogin {
@@ -148,6 +160,7 @@ impl PendingLogin {
             .string("codeVerifier", &self.code_verifier)
             .string("redirectUri", &self.redirect_uri)
             .number("createdAt", Some(self.created_at))
+            .bool("openid", self.openid)
             .finish()
     }
 
@@ -174,12 +187,14 @@ impl PendingLogin {
                 .get("createdAt")
                 .and_then(Value::as_u64)
                 .ok_or(Error::NoPendingLogin)?,
+            openid: value.get("openid").and_then(Value::as_bool) == Some(true),
         })
     }
 }
 
-/// An authorization request ready to navigate to.
-#[derive(Debug, Clone)]
+/// An authorization request ready to navigate to. `Debug` leaves out the
+/// query, which holds `state` and `nonce`.
+#[derive(Clone)]
 pub struct AuthorizationRequest {
     /// The URL of the authorization endpoint with every parameter.
     pub url: String,
@@ -187,13 +202,63 @@ pub struct AuthorizationRequest {
     pub pending: PendingLogin,
 }
 
-/// A checked authorization response.
-#[derive(Debug, Clone)]
+impl fmt::Debug for AuthorizationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let endpoint = self.url.split('?').next().unwrap_or_default();
+        f.debug_struct("AuthorizationRequest")
+            .field("endpoint", &endpoint)
+            .field("pending", &self.pending)
+            .finish()
+    }
+}
+
+/// A checked authorization response. `Debug` redacts the nonce (the code
+/// and verifier redact themselves).
+#[derive(Clone)]
 pub struct Completed {
     /// The code grant's credentials (RFC 6749 §4.1.3, RFC 7636 §4.5).
     pub credentials: Credentials,
     /// The nonce the ID token must carry.
     pub nonce: String,
+    /// Whether the token response must carry an ID token (an `openid`
+    /// login, OpenID Connect Core §3.1.3.3).
+    pub id_token_required: bool,
+}
+
+impl fmt::Debug for Completed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Completed")
+            .field("credentials", &self.credentials)
+            .field("id_token_required", &self.id_token_required)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A refused authorization response.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// Why it was refused.
+    pub error: Error,
+    /// Whether the pending login is used up and must be deleted (with the
+    /// response parameters in the address bar): the response carried its
+    /// `state`, or the pending login had expired.
+    pub used_up: bool,
+}
+
+impl Refusal {
+    fn keeps(error: Error) -> Self {
+        Self {
+            error,
+            used_up: false,
+        }
+    }
+
+    fn uses_up(error: Error) -> Self {
+        Self {
+            error,
+            used_up: true,
+        }
+    }
 }
 
 /// Builds the authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3,
@@ -251,6 +316,10 @@ pub fn begin(
         url.push('=');
         url.push_str(&request::form_encode(v));
     }
+    let openid = p
+        .scope
+        .as_deref()
+        .is_some_and(|s| s.split(' ').any(|v| v == "openid"));
     Ok(AuthorizationRequest {
         url,
         pending: PendingLogin {
@@ -259,6 +328,7 @@ pub fn begin(
             code_verifier: pkce.verifier.secret().to_owned(),
             redirect_uri,
             created_at: now.0,
+            openid,
         },
     })
 }
@@ -283,84 +353,139 @@ fn check_redirect_uri(uri: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// What the authorization response must show besides `state`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Expected<'a> {
+    /// The configured issuer, compared with `iss` when one is present.
+    pub issuer: Option<&'a str>,
+    /// Whether `iss` must be present (RFC 9207 §2.4).
+    pub require_iss: bool,
+}
+
 /// Checks the redirect back (`callback_url`, e.g. `location.href`) against
-/// the pending login and returns the code grant's credentials. `issuer` is
-/// the configured issuer, if any. See the module docs for the order of the
-/// checks.
+/// the pending login and returns the code grant's credentials. See the
+/// module docs for the order of the checks and when a refusal uses up the
+/// pending login.
 pub fn complete(
     pending: &PendingLogin,
     callback_url: &str,
-    issuer: Option<&str>,
+    expected: Expected<'_>,
     now: UnixMillis,
-) -> Result<Completed, Error> {
-    if now.0.saturating_sub(pending.created_at) > PENDING_MAX_AGE_MS {
-        return Err(Error::NoPendingLogin);
-    }
-    let params = parse_query(callback_url)?;
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    if get("code").is_none() && get("error").is_none() && get("state").is_none() {
-        return Err(Error::InvalidCallback {
+) -> Result<Completed, Refusal> {
+    let params = Query::parse(callback_url).map_err(Refusal::keeps)?;
+    if params.get("code").is_none()
+        && params.get("error").is_none()
+        && params.get("state").is_none()
+    {
+        return Err(Refusal::keeps(Error::InvalidCallback {
             field: "code",
             reason: "is missing: the URL is not an authorization response",
-        });
+        }));
     }
-    if let (Some(iss), Some(expected)) = (get("iss"), issuer) {
-        if iss != expected {
+    if now.0.saturating_sub(pending.created_at) > PENDING_MAX_AGE_MS {
+        return Err(Refusal::uses_up(Error::NoPendingLogin));
+    }
+    if params.get("state") != Some(pending.state.as_str()) {
+        return Err(Refusal::keeps(Error::StateMismatch));
+    }
+    check_answer(&params, expected)
+        .map(|code| Completed {
+            credentials: Credentials::AuthorizationCode {
+                code: AuthCode::new(code),
+                code_verifier: CodeVerifier::new(pending.code_verifier.clone()),
+                redirect_uri: pending.redirect_uri.clone(),
+            },
+            nonce: pending.nonce.clone(),
+            id_token_required: pending.openid,
+        })
+        .map_err(Refusal::uses_up)
+}
+
+/// Steps 4 to 6 of the module docs, once `state` matched: the code.
+fn check_answer(params: &Query, expected: Expected<'_>) -> Result<String, Error> {
+    match (params.get("iss"), expected.issuer) {
+        (Some(iss), Some(issuer)) if iss != issuer => {
             return Err(Error::IssuerMismatch { field: "iss" });
         }
+        (None, _) if expected.require_iss => {
+            return Err(Error::InvalidCallback {
+                field: "iss",
+                reason: "is missing, though the provider says it sends one (RFC 9207)",
+            });
+        }
+        _ => {}
     }
-    if get("state") != Some(pending.state.as_str()) {
-        return Err(Error::StateMismatch);
-    }
-    if let Some(code) = get("error") {
+    if let Some(code) = params.get("error") {
         return Err(Error::Authorization {
-            error: error::sanitize(code, MAX_ERROR_CODE_CHARS),
-            description: get("error_description")
-                .map(|d| error::sanitize(d, MAX_DESCRIPTION_CHARS)),
+            error: error::server_text(code),
+            description: params.get("error_description").map(error::server_text),
         });
     }
-    let code = get("code")
+    params
+        .get("code")
         .filter(|c| !c.is_empty())
+        .map(str::to_owned)
         .ok_or(Error::InvalidCallback {
             field: "code",
             reason: "must be a non-empty string",
-        })?;
-    Ok(Completed {
-        credentials: Credentials::AuthorizationCode {
-            code: code.to_owned(),
-            code_verifier: CodeVerifier::new(pending.code_verifier.clone()),
-            redirect_uri: pending.redirect_uri.clone(),
-        },
-        nonce: pending.nonce.clone(),
-    })
+        })
 }
 
-/// The query of `url` (between `?` and `#`) as decoded pairs; a repeated
-/// name is refused (RFC 6749 §3.1).
-fn parse_query(url: &str) -> Result<Vec<(String, String)>, Error> {
-    let before_fragment = url.split('#').next().unwrap_or_default();
-    let query = before_fragment
-        .split_once('?')
-        .map(|(_, q)| q)
-        .unwrap_or_default();
-    let mut out: Vec<(String, String)> = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (k, v) = (form_decode(k), form_decode(v));
-        if out.iter().any(|(seen, _)| *seen == k) {
+/// The `state` of a callback URL, if it has exactly one: what tells two
+/// deliveries of the same authorization response apart from two responses.
+#[must_use]
+pub fn callback_state(callback_url: &str) -> Option<String> {
+    Query::parse(callback_url)
+        .ok()?
+        .get("state")
+        .map(str::to_owned)
+}
+
+/// The decoded query of a callback URL.
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    /// The query of `url` (between `?` and `#`), at most
+    /// [`MAX_CALLBACK_QUERY_BYTES`], as decoded pairs; a repeated name is
+    /// refused (RFC 6749 §3.1). Linear in the length, but for the sort that
+    /// finds repeats.
+    fn parse(url: &str) -> Result<Self, Error> {
+        let before_fragment = url.split('#').next().unwrap_or_default();
+        let query = before_fragment
+            .split_once('?')
+            .map(|(_, q)| q)
+            .unwrap_or_default();
+        if query.len() > MAX_CALLBACK_QUERY_BYTES {
             return Err(Error::InvalidCallback {
-                field: repeated_name(&k),
+                field: "query",
+                reason: "exceeds 16384 bytes",
+            });
+        }
+        let pairs: Vec<(String, String)> = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (form_decode(k), form_decode(v))
+            })
+            .collect();
+        let mut names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(Error::InvalidCallback {
+                field: repeated_name(w[0]),
                 reason: "must not appear more than once",
             });
         }
-        out.push((k, v));
+        Ok(Self(pairs))
     }
-    Ok(out)
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// A static name for a repeated parameter, so errors stay `'static`.

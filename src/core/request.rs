@@ -9,7 +9,7 @@ use super::config::{ClientAuth, JsonProfile, OAuth2Profile};
 use super::error::Error;
 use super::json_text::ObjectText;
 use super::members::Members;
-use super::secret::{AccessToken, CodeVerifier, Password, RefreshToken};
+use super::secret::{AccessToken, AuthCode, CodeVerifier, Password, RefreshToken};
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -94,7 +94,7 @@ pub enum Credentials {
     /// RFC 7636 §4.5).
     AuthorizationCode {
         /// The code from the redirect.
-        code: String,
+        code: AuthCode,
         /// The verifier whose challenge went in the authorization request.
         code_verifier: CodeVerifier,
         /// The redirect URI used in the authorization request.
@@ -128,7 +128,7 @@ impl Credentials {
             })
         } else if present(&["code", "codeVerifier", "redirectUri"]) && !present(&["username"]) {
             Ok(Self::AuthorizationCode {
-                code: m.required("code")?,
+                code: AuthCode::new(m.required("code")?),
                 code_verifier: CodeVerifier::new(m.required("codeVerifier")?),
                 redirect_uri: m.required("redirectUri")?,
             })
@@ -214,7 +214,7 @@ pub fn oauth_login(cfg: &OAuth2Profile, creds: &Credentials) -> HttpRequest {
             code,
             code_verifier,
             redirect_uri,
-        } => Grant::Code(code, code_verifier, redirect_uri),
+        } => Grant::Code(code.secret(), code_verifier, redirect_uri),
     };
     token_request(cfg, &grant)
 }

@@ -34,7 +34,7 @@
 use super::challenge;
 use super::claims::{self, UntrustedClaims};
 use super::config::{ExpirySource, ExpiryUnit, Profile};
-use super::error::{self, Error, MAX_DESCRIPTION_CHARS, MAX_ERROR_CODE_CHARS};
+use super::error::{self, Error};
 use super::httpdate;
 use super::secret::{AccessToken, IdToken, RefreshToken};
 use super::time::UnixMillis;
@@ -398,10 +398,8 @@ fn challenge_error(resp: &HttpResponse) -> Option<Error> {
         let code = c.param("error").filter(|e| !e.is_empty())?;
         Some(Error::OAuth {
             status: 401,
-            error: error::sanitize(code, MAX_ERROR_CODE_CHARS),
-            description: c
-                .param("error_description")
-                .map(|d| error::sanitize(d, MAX_DESCRIPTION_CHARS)),
+            error: error::server_text(code),
+            description: c.param("error_description").map(error::server_text),
         })
     })
 }
@@ -412,11 +410,11 @@ fn oauth_error(status: u16, map: &Map<String, Value>) -> Option<Error> {
     let code = map.get("error")?.as_str().filter(|e| !e.is_empty())?;
     Some(Error::OAuth {
         status,
-        error: error::sanitize(code, MAX_ERROR_CODE_CHARS),
+        error: error::server_text(code),
         description: map
             .get("error_description")
             .and_then(Value::as_str)
-            .map(|d| error::sanitize(d, MAX_DESCRIPTION_CHARS)),
+            .map(error::server_text),
     })
 }
 

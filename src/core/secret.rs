@@ -71,6 +71,11 @@ secret_type!(
     /// A PKCE code verifier (RFC 7636 §4.1).
     CodeVerifier
 );
+secret_type!(
+    /// An authorization code (RFC 6749 §4.1.2): single-use, but whoever
+    /// holds it with the verifier can redeem it.
+    AuthCode
+);
 
 #[cfg(test)]
 mod tests {

@@ -169,7 +169,6 @@ impl SentSecrets {
 fn token_secrets(t: &TokenSet) -> Vec<String> {
     let mut out = vec![t.access_token().secret().to_owned()];
     out.extend(t.refresh_token().map(|r| r.secret().to_owned()));
-    out.extend(t.id_token.as_ref().map(|r| r.secret().to_owned()));
     out
 }
 
@@ -271,7 +270,12 @@ impl Session {
         };
         match credentials {
             Credentials::Password { password, .. } => secrets.push(password.secret().into()),
-            Credentials::AuthorizationCode { code_verifier, .. } => {
+            Credentials::AuthorizationCode {
+                code,
+                code_verifier,
+                ..
+            } => {
+                secrets.push(code.secret().into());
                 secrets.push(code_verifier.secret().into());
             }
             Credentials::ClientCredentials {} => {}

@@ -2,7 +2,7 @@
 
 use super::expiry;
 use super::response::{ExpiryHint, TokenResponse};
-use super::secret::{AccessToken, IdToken, RefreshToken};
+use super::secret::{AccessToken, RefreshToken};
 use super::time::UnixMillis;
 use serde_json::{Map, Value};
 
@@ -32,7 +32,6 @@ pub struct Timing {
 pub struct TokenSet {
     pub(crate) access_token: AccessToken,
     pub(crate) refresh_token: Option<RefreshToken>,
-    pub(crate) id_token: Option<IdToken>,
     pub(crate) scope: Option<String>,
     pub(crate) issued_at: UnixMillis,
     pub(crate) expires_at: Option<UnixMillis>,
@@ -141,9 +140,6 @@ impl TokenSet {
         Self {
             access_token: resp.access_token,
             refresh_token,
-            id_token: resp
-                .id_token
-                .or_else(|| previous.and_then(|p| p.id_token.clone())),
             scope: resp
                 .scope
                 .or_else(|| previous.and_then(|p| p.scope.clone())),

@@ -9,7 +9,7 @@ export interface OAuth2Profile {
   /** The token endpoint, absolute https (http only on loopback or with allowInsecureHttp). */
   tokenUrl: string;
   clientId: string;
-  /** A confidential client's secret. In a browser page only with `allowConfidentialInBrowser`. */
+  /** A confidential client's secret. In a browser (page or worker) only with `allowConfidentialInBrowser`. */
   clientSecret?: string;
   /** Default: `basic` with a secret, `none` without. */
   clientAuth?: ClientAuth;
@@ -200,7 +200,7 @@ export interface TokenKeeperOptions {
   lockTimeoutMs?: number;
   /** Allow plain http token endpoints beyond loopback. Default false. */
   allowInsecureHttp?: boolean;
-  /** Allow a client secret or the OAuth password grant in a browser page. Default false. */
+  /** Allow a client secret or the OAuth password grant in a browser page or browser worker. Default false. */
   allowConfidentialInBrowser?: boolean;
   /** The fetch to use (tests, custom agents). Default: the global fetch. */
   fetch?: (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
@@ -362,6 +362,12 @@ export function version(): string;
 export interface OAuth2Profile {
   /** Issuer identifier: the ID token's `iss` and a callback's `iss` (RFC 9207) must equal it. */
   issuer?: string;
+  /**
+   * Refuse a callback without `iss` (RFC 9207 §2.4). `discover()` sets it
+   * from the metadata's `authorization_response_iss_parameter_supported`.
+   * Needs `issuer`. Default false.
+   */
+  requireIss?: boolean;
   /** The issuer's JWK Set (RFC 8414 `jwks_uri`), to verify ID token signatures with WebCrypto. */
   jwksUri?: string;
 }
@@ -401,7 +407,12 @@ export interface TokenKeeper {
   authorizeUrl(params?: AuthorizeParams): Promise<string>;
   /** `authorizeUrl`, then `location.assign` when in a page; resolves to the URL. */
   loginWithRedirect(params?: AuthorizeParams): Promise<string>;
-  /** Completes the login from the callback URL (default: `location.href`); the session is unchanged on failure. */
+  /**
+   * Completes the login from the callback URL (default: `location.href`);
+   * the session is unchanged on failure. A callback that carries the
+   * pending login's `state` uses it up, error or not. A second call with
+   * the same callback while the first runs joins it: the code is sent once.
+   */
   handleRedirect(url?: string | URL): Promise<RedirectResult>;
 }
 

@@ -309,9 +309,10 @@ export class TokenKeeper extends EventTarget {
    * Completes a redirect login from the callback URL (default: this page's):
    * checks `iss` and `state`, exchanges the code, validates the ID token
    * (claims, then signature against the issuer's JWKS), and logs in. Once
-   * the state matched, the pending login is cleared and the response
-   * parameters are removed from the address bar. Resolves to
-   * `{ idTokenClaims }`; on failure the session is unchanged.
+   * the state matched (an error response too), the pending login is
+   * cleared and the response parameters are removed from the address bar.
+   * A second call with the same callback while one runs joins it. Resolves
+   * to `{ idTokenClaims }`; on failure the session is unchanged.
    */
   async handleRedirect(url = globalThis.location?.href) {
     if (typeof url !== 'string' && !(url instanceof URL)) {
@@ -352,8 +353,9 @@ export class TokenKeeper extends EventTarget {
    * Fetches `${profile.issuer}/.well-known/openid-configuration` (through
    * `options.fetch` when given, no redirects, `requestTimeoutMs`), checks it
    * in the core, and resolves to a keeper whose profile has `tokenUrl`,
-   * `authorizationUrl`, `revocationUrl` and `jwksUri` filled in (values set
-   * in `options.profile` win).
+   * `authorizationUrl`, `revocationUrl` and `jwksUri` filled in, and
+   * `requireIss` from `authorization_response_iss_parameter_supported`
+   * (values set in `options.profile` win).
    */
   static async discover(options) {
     if (options === null || typeof options !== 'object') {
@@ -371,6 +373,8 @@ export class TokenKeeper extends EventTarget {
     for (const [k, v] of Object.entries(found)) {
       if (profile[k] === undefined && v !== undefined) profile[k] = v;
     }
+    // RFC 9207 §2.4: a provider that says it sends `iss` must send it.
+    profile.requireIss ??= m.authorization_response_iss_parameter_supported;
     return new this({ ...options, profile });
   }
 

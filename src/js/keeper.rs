@@ -17,6 +17,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::json::read_js;
+use super::redirect::Redemption;
 use super::{error, events, options};
 use crate::core::config::Profile;
 use crate::core::error::Error;
@@ -48,6 +49,8 @@ pub(super) struct Shared {
     store_watch: RefCell<Option<StoreWatch>>,
     /// Set by `close()`: nothing re-arms after it.
     closed: Cell<bool>,
+    /// The authorization response being redeemed.
+    pub(super) redemption: Redemption,
 }
 
 /// A lifecycle listener, removed on `close()`.
@@ -99,6 +102,7 @@ impl KeeperCore {
                 watching: Cell::new(false),
                 store_watch: RefCell::new(None),
                 closed: Cell::new(false),
+                redemption: Redemption::default(),
             }),
         })
     }
@@ -248,11 +252,11 @@ impl Shared {
         };
         let oauth_password = matches!(creds, Credentials::Password { .. })
             && matches!(self.driver.config().profile, Profile::OAuth2(_));
-        if oauth_password && options::in_page() {
+        if oauth_password && options::in_browser() {
             if !self.allow_confidential {
                 return Err(error::config(
                     "credentials",
-                    "the OAuth password grant must not be used in a browser page: use authorization code with PKCE, or set allowConfidentialInBrowser",
+                    "the OAuth password grant must not be used in a browser: use authorization code with PKCE, or set allowConfidentialInBrowser",
                 ));
             }
             options::warn_confidential();

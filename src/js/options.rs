@@ -58,11 +58,11 @@ pub(crate) fn read(
     }
     let config = read_js(&fields, "options", Config::from_value)?;
     let allow_confidential = bool_option(options, "allowConfidentialInBrowser")?.unwrap_or(false);
-    if in_page() && has_client_secret(&config) {
+    if in_browser() && has_client_secret(&config) {
         if !allow_confidential {
             return Err(error::config(
                 "profile.clientSecret",
-                "must not be used in a browser page: use authorization code with PKCE, or set allowConfidentialInBrowser",
+                "must not be used in a browser: use authorization code with PKCE, or set allowConfidentialInBrowser",
             ));
         }
         warn_confidential();
@@ -130,16 +130,30 @@ pub(crate) fn read(
     })
 }
 
-/// Whether this runs in a browser page (a `document` exists), where a
-/// secret is readable by every script on the page.
-pub(crate) fn in_page() -> bool {
-    global("document").is_object()
+/// Whether this runs in a browser: a page, or a dedicated, shared or
+/// service worker. There a secret is readable by every script the origin
+/// runs.
+///
+/// A page has a `document`. A browser worker has none, but has
+/// `WorkerGlobalScope` and a `navigator.userAgent` that starts with
+/// `Mozilla/`, as every browser's does in every context. Server runtimes
+/// that also define `WorkerGlobalScope` say who they are instead (Deno
+/// `Deno/…`, workerd `Cloudflare-Workers`, Bun `Bun/…`; Node `Node.js/…`,
+/// where it has a `navigator` at all), and keep secrets without opt-in.
+pub(crate) fn in_browser() -> bool {
+    if global("document").is_object() {
+        return true;
+    }
+    global("WorkerGlobalScope").is_function()
+        && get(&global("navigator"), "userAgent")
+            .as_string()
+            .is_some_and(|ua| ua.starts_with("Mozilla/"))
 }
 
 /// Says once, on the console, that a secret is in a page by choice.
 pub(crate) fn warn_confidential() {
     console_warn(
-        "tokenkeeper: a client secret or password grant is used in a browser page (allowConfidentialInBrowser)",
+        "tokenkeeper: a client secret or password grant is used in a browser (allowConfidentialInBrowser)",
     );
 }
 

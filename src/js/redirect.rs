@@ -108,8 +108,15 @@ impl KeeperCore {
         pending: Option<String>,
         consume: js_sys::Function,
     ) -> js_sys::Promise {
-        self.run(|shared| async move {
+        // A second delivery of the response being redeemed (a double effect,
+        // a double click) joins it: a code is sent once.
+        let state = redirect::callback_state(&url);
+        if let Some(joined) = self.shared.redemption.join(state.as_deref()) {
+            return joined;
+        }
+        let promise = self.run(|shared| async move {
             let result = complete(&shared, &url, pending.as_deref(), &consume).await;
+            shared.redemption.finish();
             if let Err(e) = &result {
                 shared.driver.report_login_failure(e.clone());
             }
@@ -121,7 +128,39 @@ impl KeeperCore {
             };
             set(&out, "idTokenClaims", &claims);
             Ok(out.into())
-        })
+        });
+        if let Some(state) = state {
+            self.shared.redemption.start(state, promise.clone());
+        }
+        promise
+    }
+}
+
+/// The authorization response being redeemed, by its `state`.
+#[derive(Default)]
+pub(super) struct Redemption(RefCell<Option<(String, js_sys::Promise)>>);
+
+impl Redemption {
+    /// The promise of the redemption of the response with `state`, if one
+    /// runs.
+    fn join(&self, state: Option<&str>) -> Option<js_sys::Promise> {
+        let current = self.0.borrow();
+        let (running, promise) = current.as_ref()?;
+        (Some(running.as_str()) == state).then(|| promise.clone())
+    }
+
+    fn start(&self, state: String, promise: js_sys::Promise) {
+        *self.0.borrow_mut() = Some((state, promise));
+    }
+
+    fn finish(&self) {
+        self.0.borrow_mut().take();
+    }
+}
+
+impl std::fmt::Debug for Redemption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Redemption([redacted])")
     }
 }
 
@@ -130,7 +169,8 @@ impl KeeperCore {
 /// when given, with `redirect: "manual"` and `options.requestTimeoutMs`.
 /// Resolves to the metadata with its RFC member names (`issuer`,
 /// `token_endpoint`, `authorization_endpoint`, `revocation_endpoint`,
-/// `jwks_uri`, `userinfo_endpoint`, `end_session_endpoint`).
+/// `jwks_uri`, `userinfo_endpoint`, `end_session_endpoint`, and the
+/// boolean `authorization_response_iss_parameter_supported`).
 #[wasm_bindgen(js_name = discoverProvider)]
 pub fn discover_provider(options: JsValue) -> js_sys::Promise {
     future_to_promise(async move {
@@ -150,6 +190,11 @@ pub fn discover_provider(options: JsValue) -> js_sys::Promise {
                 set(&out, name, &JsValue::from_str(v));
             }
         }
+        set(
+            &out,
+            "authorization_response_iss_parameter_supported",
+            &JsValue::from(m.authorization_response_iss),
+        );
         Ok(out.into())
     })
 }
@@ -187,14 +232,28 @@ async fn complete(
         ));
     };
     let now = driver.platform_clock().now();
-    let completed = redirect::complete(&pending, url, profile.issuer.as_deref(), now)?;
-    // The state matched: this pending login is used up, whatever follows.
-    if let Ok(p) = consume.call0(&JsValue::UNDEFINED) {
-        let _ = resolve(p).await;
+    let expected = redirect::Expected {
+        issuer: profile.issuer.as_deref(),
+        require_iss: profile.require_iss,
+    };
+    let checked = redirect::complete(&pending, url, expected, now);
+    if checked.as_ref().map_or_else(|r| r.used_up, |_| true) {
+        // The response answered this pending login: it is used up,
+        // whatever follows.
+        if let Ok(p) = consume.call0(&JsValue::UNDEFINED) {
+            let _ = resolve(p).await;
+        }
     }
+    let completed = checked.map_err(|r| r.error)?;
     let (tokens, timing) = driver.exchange(&completed.credentials).await?;
     let claims = match tokens.id_token() {
         Some(id) => Some(verify_id_token(shared, profile, id, &completed.nonce).await?),
+        None if completed.id_token_required => {
+            return Err(Error::invalid(
+                "id_token",
+                "is required in the answer to an openid login",
+            ));
+        }
         None => None,
     };
     driver.adopt_login(tokens, &timing).await;

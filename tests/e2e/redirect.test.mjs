@@ -67,3 +67,39 @@ test('Keycloak code + PKCE: login form, verified ID token, clean URL, refresh, A
     await page.close();
   }
 });
+
+test('Keycloak: an error callback spends the pending login and leaves the address bar; its state with a code later is refused', async (t) => {
+  const page = await openDemo(demo.browser.context, demo.server);
+  try {
+    const before = (await demo.server.stats()).code_exchanges;
+    await chooseStyle(page, 'kc-pkce');
+    await page.click('#login');
+    await page.waitForURL(/\/realms\/tokenkeeper\/protocol\/openid-connect\/auth\?/);
+    const authUrl = page.url();
+    const state = new URL(authUrl).searchParams.get('state');
+    const iss = encodeURIComponent(`${demo.server.url}/realms/tokenkeeper`);
+    // The user cancels at the provider, which sends them back with an error.
+    await page.goto(`${demo.server.url}/demo/?error=access_denied&state=${state}&iss=${iss}`);
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.match(await page.textContent('#login-error'), /access_denied/);
+    assert.equal(new URL(page.url()).search, '', 'state and error are removed from the address bar');
+    // A code for the same state arrives afterwards (the provider's page was
+    // still open): the state is spent, nothing is exchanged.
+    await page.goto(authUrl);
+    await page.fill('input[name="username"]', 'demo');
+    await page.fill('input[name="password"]', 'demo-password');
+    await page.click('button[type="submit"]');
+    await page.waitForURL((url) => url.pathname === '/demo/');
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.match(await page.textContent('#login-error'), /no authorization request is pending/);
+    assert.equal(await status(page), 'loggedOut');
+    assert.equal((await demo.server.stats()).code_exchanges, before);
+    assert.deepEqual(page.errors, []);
+  } catch (e) {
+    await shot(page, 'redirect-error-failure');
+    t.diagnostic(await timeline(page));
+    throw e;
+  } finally {
+    await page.close();
+  }
+});

@@ -201,3 +201,98 @@ test('the code flow needs an oauth2 profile with a redirect URI and nothing pend
   await assert.rejects(keeper.authorizeUrl({ redirectUri: 'https://app.example/cb#x' }), { code: 'AUTH_CONFIG' });
   keeper.close();
 });
+
+/** A fetch that counts the token endpoint's requests, and may rewrite its answers. */
+function counting(rewrite = (body) => body) {
+  const f = async (input, init) => {
+    const res = await fetch(input, init);
+    if (!String(input).endsWith('/protocol/openid-connect/token')) return res;
+    f.tokenRequests += 1;
+    const body = rewrite(await res.json());
+    return new Response(JSON.stringify(body), { status: res.status, headers: { 'content-type': 'application/json' } });
+  };
+  f.tokenRequests = 0;
+  return f;
+}
+
+test('two overlapping handleRedirect calls with one callback send the code once and share the result', async () => {
+  const fetch = counting();
+  const storage = memoryAdapter();
+  const keeper = await TokenKeeper.discover({ profile: profile(), storage, autoRefresh: false, fetch });
+  const seen = events(keeper, 'login', 'loginfailed');
+  const back = await authorize(await keeper.authorizeUrl());
+  // React StrictMode runs a mount effect twice; a user may click twice.
+  const [first, second] = await Promise.all([keeper.handleRedirect(back), keeper.handleRedirect(back)]);
+  assert.equal(fetch.tokenRequests, 1);
+  assert.deepEqual(second, first);
+  assert.ok(first.idTokenClaims.sub);
+  assert.deepEqual(seen.map(([t]) => t), ['login']);
+  assert.equal(keeper.state.status, 'active');
+  // Once settled, the callback is spent.
+  await assert.rejects(keeper.handleRedirect(back), { code: 'AUTH_NO_PENDING_LOGIN' });
+  assert.equal(fetch.tokenRequests, 1);
+  assert.match(await keeper.accessToken(), /^ey/);
+  keeper.close();
+});
+
+test('an error callback uses up the pending login: a later code with the same state is not exchanged', async () => {
+  const fetch = counting();
+  const storage = memoryAdapter();
+  const keeper = await TokenKeeper.discover({ profile: profile(), storage, autoRefresh: false, fetch });
+  const url = await keeper.authorizeUrl();
+  const state = new URL(url).searchParams.get('state');
+  const back = await authorize(url);
+  const key = `tokenkeeper:${issuer()}/protocol/openid-connect/token tokenkeeper-demo.redirect`;
+  assert.ok(storage.map.has(key));
+  await assert.rejects(keeper.handleRedirect(`${CALLBACK}?error=access_denied&state=${state}&iss=${encodeURIComponent(issuer())}`), {
+    code: 'OAUTH_AUTHORIZATION_RESPONSE_ERROR',
+    error: 'access_denied',
+  });
+  assert.ok(!storage.map.has(key), 'the pending login is deleted');
+  await assert.rejects(keeper.handleRedirect(back), { code: 'AUTH_NO_PENDING_LOGIN' });
+  assert.equal(fetch.tokenRequests, 0);
+  assert.equal(keeper.state.status, 'loggedOut');
+  keeper.close();
+});
+
+test('a provider whose metadata says it sends iss: a callback without iss is refused and spent', async () => {
+  const fetch = counting();
+  const keeper = await TokenKeeper.discover({ profile: profile(), autoRefresh: false, fetch });
+  const back = new URL(await authorize(await keeper.authorizeUrl()));
+  back.searchParams.delete('iss');
+  await assert.rejects(keeper.handleRedirect(back.href), {
+    code: 'AUTH_CALLBACK_INVALID',
+    message: 'authorization response "iss" parameter is missing, though the provider says it sends one (RFC 9207)',
+  });
+  back.searchParams.set('iss', issuer());
+  await assert.rejects(keeper.handleRedirect(back.href), { code: 'AUTH_NO_PENDING_LOGIN' });
+  assert.equal(fetch.tokenRequests, 0);
+  keeper.close();
+  // Set by hand, the profile's choice wins over the metadata's.
+  const lax = await TokenKeeper.discover({ profile: profile({ requireIss: false }), autoRefresh: false });
+  const bare = new URL(await authorize(await lax.authorizeUrl()));
+  bare.searchParams.delete('iss');
+  await lax.handleRedirect(bare.href);
+  assert.equal(lax.state.status, 'active');
+  lax.close();
+});
+
+test('an openid login whose token response has no id_token is refused, the session unchanged', async () => {
+  const fetch = counting(({ id_token: _dropped, ...rest }) => rest);
+  const keeper = await TokenKeeper.discover({ profile: profile(), autoRefresh: false, fetch });
+  const seen = events(keeper, 'login', 'loginfailed');
+  const back = await authorize(await keeper.authorizeUrl());
+  await assert.rejects(keeper.handleRedirect(back), {
+    code: 'OAUTH_INVALID_RESPONSE',
+    message: '"response" body "id_token" property is required in the answer to an openid login',
+  });
+  assert.equal(fetch.tokenRequests, 1);
+  assert.equal(keeper.state.status, 'loggedOut');
+  assert.deepEqual(seen.map(([t, d]) => [t, d.error?.code]), [['loginfailed', 'OAUTH_INVALID_RESPONSE']]);
+  keeper.close();
+  // Without openid in the scope, no ID token is expected.
+  const plain = await TokenKeeper.discover({ profile: profile({ scope: 'profile' }), autoRefresh: false, fetch });
+  await plain.handleRedirect(await authorize(await plain.authorizeUrl()));
+  assert.equal(plain.state.status, 'active');
+  plain.close();
+});

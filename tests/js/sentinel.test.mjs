@@ -14,6 +14,8 @@ const S = {
   access: 'SENTINEL-ACCESS-TOKEN-c3',
   refresh: 'SENTINEL-REFRESH-TOKEN-d4',
   apiKey: 'SENTINEL-API-KEY-e5',
+  code: 'SENTINEL-AUTH-CODE-f6',
+  verifier: 'SENTINEL-VERIFIER-g7-0123456789012345678901234567890123',
 };
 const sentinels = Object.values(S);
 
@@ -41,8 +43,9 @@ function dump(value) {
   return String(value);
 }
 
+/** No sentinel, nor its first 12 characters (a cut-off echo), appears. */
 function assertClean(label, text) {
-  for (const s of sentinels) assert.ok(!text.includes(s), `${label} leaks ${s}:\n${text}`);
+  for (const s of sentinels) assert.ok(!text.includes(s.slice(0, 12)), `${label} leaks ${s}:\n${text}`);
 }
 
 /** Captures console output while `f` runs. */
@@ -105,6 +108,16 @@ const cases = {
     await new Promise((r) => setTimeout(r, 5));
     await k.refresh();
   }],
+  'refresh rejected with the refresh token echoed across the 512-character cut': [[
+    tokens(),
+    json(400, { error: `${'e'.repeat(120)}${S.refresh}`, error_description: `${'é'.repeat(500)}${S.refresh} and more` }),
+  ], async (k) => {
+    await k.login({ username: 'u', password: S.password });
+    await new Promise((r) => setTimeout(r, 5));
+    await k.refresh();
+  }],
+  'code exchange rejected echoing the code and the verifier': [[echo(400, S.code, S.verifier)],
+    (k) => k.login({ code: S.code, codeVerifier: S.verifier, redirectUri: 'https://app.example/cb' })],
   'refresh hits 503 and then 429 with Retry-After': [[tokens(), json(503, { error: S.refresh }), json(429, {}, { 'retry-after': '1' })], async (k) => {
     await k.login({ username: 'u', password: S.password });
     await new Promise((r) => setTimeout(r, 5));

@@ -131,7 +131,9 @@ fn bundle_entries(paths: &Paths, stage: &Path, pkg: &Path) -> Result {
                 .arg(stage.join(name))
                 .args(["--bundle", "--format=esm", "--target=es2022"])
                 .arg(format!("--platform={platform}"))
-                .args(["--external:*.wasm", "--log-level=warning"])
+                // The Workers runtime's own modules (`cloudflare:workers`).
+                .args(["--external:*.wasm", "--external:cloudflare:*"])
+                .arg("--log-level=warning")
                 .arg(format!("--outfile={}", pkg.join(name).display())),
         )?;
     }

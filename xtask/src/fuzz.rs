@@ -19,6 +19,7 @@ pub(crate) const TARGETS: &[&str] = &[
     "www_authenticate",
     "jwt_peek",
     "persisted_state",
+    "callback",
 ];
 
 /// The toolchain cargo-fuzz needs (`-Z sanitizer`).

@@ -40,11 +40,14 @@ pub(crate) struct Paths {
 }
 
 impl Paths {
-    /// Locates the workspace from this crate's manifest directory.
+    /// Locates the workspace at run time, from the manifest directory
+    /// `cargo run` passes (not the one compiled in: clones sharing a target
+    /// directory share this binary), else from the current directory.
     fn detect() -> Self {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let root = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .and_then(|xtask| xtask.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| std::env::current_dir().unwrap_or_default());
         let target = match std::env::var_os("CARGO_TARGET_DIR") {
             Some(dir) if !dir.is_empty() => {
                 let dir = PathBuf::from(dir);

@@ -11,13 +11,16 @@
 //!
 //! Without Web Locks (older engines, some embedded webviews) a shared store
 //! falls back to a lease in `localStorage` under `<name>.lock`: the text
-//! `"<owner> <expiry ms>"` with a random owner id. A context takes a free or
-//! expired lease by writing its own, waits [`LEASE_RECHECK_MS`] for
+//! `"<owner> <expiry ms>"` with a random owner id. A context takes a free
+//! or expired lease by writing its own, waits [`LEASE_RECHECK_MS`] for
 //! competing writes from other tabs to land, and holds the lease only if
 //! its owner id is still there; otherwise it retries after a random pause
 //! until the timeout. The holder renews the lease every
 //! [`LEASE_RENEW_MS`] and removes it when done; a tab closed while holding
-//! it blocks the others for at most [`LEASE_TTL_MS`]. Two tabs may still
+//! it blocks the others for at most [`LEASE_TTL_MS`]. A lease that expires
+//! further out than a holder writes one (now plus [`LEASE_TTL_MS`], plus
+//! [`LEASE_CLOCK_SLACK_MS`]) counts as free, so a far-future expiry that a
+//! script of the origin planted cannot block refreshes. Two tabs may still
 //! both win in a rare race: the later refresh then spends a used refresh
 //! token, which a server with reuse detection answers by ending the
 //! session; otherwise the driver adopts the winner's stored tokens.
@@ -38,6 +41,10 @@ const LEASE_TTL_MS: u32 = 5_000;
 const LEASE_RENEW_MS: u32 = 1_000;
 /// How long a context waits after writing a lease before checking it won.
 const LEASE_RECHECK_MS: u32 = 50;
+/// How far beyond [`LEASE_TTL_MS`] from now a lease may expire and still
+/// be held: allowance for a coarse or jittered `Date.now()` (reduced timer
+/// precision) between the holder's write and this context's read.
+const LEASE_CLOCK_SLACK_MS: u32 = 1_000;
 
 #[wasm_bindgen]
 extern "C" {
@@ -114,10 +121,15 @@ fn now_ms() -> u64 {
     now
 }
 
-/// The owner of an unexpired lease under `key`.
+/// The owner of a live lease under `key`: unexpired, and expiring no later
+/// than a lease written now would ([`LEASE_TTL_MS`] from now, plus
+/// [`LEASE_CLOCK_SLACK_MS`]). A lease further out was not written by a
+/// holder and is free to take.
 fn lease_owner(storage: &JsValue, key: &str) -> Option<String> {
+    let now = now_ms();
+    let latest = now + u64::from(LEASE_TTL_MS) + u64::from(LEASE_CLOCK_SLACK_MS);
     read_lease(storage, key)
-        .filter(|(_, expiry)| *expiry > now_ms())
+        .filter(|(_, expiry)| *expiry > now && *expiry <= latest)
         .map(|(owner, _)| owner)
 }
 
