@@ -16,7 +16,7 @@
 // origin only: keeper.fetch allows its token endpoint's origin by default,
 // durableTokens only the origins it is given (allowedOrigins). LgdxTokens
 // hands the token to this Worker through RPC; its HTTP fetch answers 404.
-import { TokenKeeper, TokenHolder, durableTokens, kvStorage } from 'tokenkeeper';
+import { TokenKeeper, TokenHolder, durableTokens, kvStorage } from 'tokenkeeper/workers';
 
 /** Per isolate: the TNCO keeper and its login (restored from KV when another isolate stored one). */
 let tnco = null;

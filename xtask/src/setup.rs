@@ -23,10 +23,22 @@ const MIN_NODE_MAJOR: u32 = 20;
 const NPM_STAMP: &str = "node_modules/.xtask-lock-stamp";
 /// Seconds `rustup target add` may take before the Debian route is used.
 const DEFAULT_RUSTUP_TIMEOUT: u32 = 20;
-/// The edge runtimes the Workers, Deno and Node suites run the package in.
-/// Not in `package-lock.json`: the registry lacks some of their
-/// other-platform optional packages, which `npm ci` would insist on.
-const EDGE_TOOLS: &[&str] = &["workerd@1.20261117.1", "deno@2.9.6"];
+/// The edge runtimes the Workers, Deno and Node suites run the package in
+/// (Miniflare 4 with the workerd it depends on, Deno): their own npm project,
+/// pinned by its lockfile, apart from the root one.
+const EDGE_TOOLS: &str = "tests/edge/tools";
+/// Checks the installed edge runtimes; prints their versions. Miniflare runs
+/// the workerd it depends on, so the lockfile must pin exactly that one.
+const EDGE_TOOLS_CHECK: &str = r#"
+const dir = process.argv[1];
+const v = (name) => require(`${dir}/node_modules/${name}/package.json`);
+const [mf, wd, deno] = [v('miniflare'), v('workerd'), v('deno')];
+if (mf.dependencies.workerd !== wd.version) {
+  console.error(`miniflare ${mf.version} depends on workerd ${mf.dependencies.workerd}, the lockfile pins ${wd.version}`);
+  process.exit(1);
+}
+console.log(`miniflare ${mf.version} (workerd ${wd.version}), deno ${deno.version}`);
+"#;
 
 /// State shared by the steps of one setup run.
 struct Setup<'a> {
@@ -290,33 +302,59 @@ impl Setup<'_> {
         ))
     }
 
-    /// workerd and Deno from npm at [`EDGE_TOOLS`] into their own directory
-    /// ([`edge_tool`]), unless its stamp names exactly those versions.
+    /// Miniflare, workerd and Deno: `npm ci` of [`EDGE_TOOLS`]'s lockfile in
+    /// their own directory ([`edge_tool`]), unless its stamp (a hash of the
+    /// lockfile and the Node version) still matches.
     fn edge_tools(&mut self) -> Result<((), String)> {
         let dir = edge_tools_dir(self.paths);
+        let source = self.paths.root.join(EDGE_TOOLS);
+        let manifest = fs::read(source.join("package.json"))
+            .map_err(|e| format!("reading {EDGE_TOOLS}/package.json: {e}"))?;
+        let lock = fs::read(source.join("package-lock.json"))
+            .map_err(|e| format!("reading {EDGE_TOOLS}/package-lock.json: {e}"))?;
+        let node = cmd::output(Command::new("node").arg("--version"))?;
+        let stamp = format!("{:016x} {}", fnv1a(&lock), node.trim());
         let stamp_path = dir.join(".xtask-stamp");
-        let wanted = EDGE_TOOLS.join(" ");
+        let check = || {
+            cmd::output(
+                Command::new("node")
+                    .arg("-e")
+                    .arg(EDGE_TOOLS_CHECK)
+                    .arg(&dir),
+            )
+            .map(|v| v.trim().to_owned())
+        };
         let bins = ["workerd", "deno"].map(|t| edge_tool(self.paths, t));
         let present = bins.iter().all(|b| b.exists());
-        if present && fs::read_to_string(&stamp_path).is_ok_and(|s| s == wanted) {
-            return Ok(((), format!("{wanted} present")));
+        if present && fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp) {
+            if let Ok(versions) = check() {
+                return Ok(((), format!("{versions} present")));
+            }
         }
-        doing(&format!("npm install {wanted} into {}", dir.display()));
+        doing(&format!(
+            "npm ci of {EDGE_TOOLS}/package-lock.json into {}",
+            dir.display()
+        ));
         fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let _ = fs::remove_file(&stamp_path);
+        for (name, bytes) in [("package.json", &manifest), ("package-lock.json", &lock)] {
+            fs::write(dir.join(name), bytes)
+                .map_err(|e| format!("writing {}: {e}", dir.join(name).display()))?;
+        }
         cmd::output(
             Command::new("npm")
-                .arg("install")
+                .arg("ci")
                 .arg("--prefix")
                 .arg(&dir)
-                .args(["--no-save", "--no-package-lock", "--no-audit", "--no-fund"])
-                .args(EDGE_TOOLS),
+                .args(["--no-audit", "--no-fund"]),
         )?;
         for bin in &bins {
             cmd::output(Command::new(bin).arg("--version"))?;
         }
-        fs::write(&stamp_path, &wanted)
+        let versions = check()?;
+        fs::write(&stamp_path, &stamp)
             .map_err(|e| format!("writing {}: {e}", stamp_path.display()))?;
-        Ok(((), format!("installed {wanted}")))
+        Ok(((), format!("installed {versions}")))
     }
 
     /// Installs the Debian packages that are not installed yet (no
@@ -353,6 +391,11 @@ fn edge_tools_dir(paths: &Paths) -> PathBuf {
 /// The path of an edge runtime's binary (`workerd`, `deno`).
 pub(crate) fn edge_tool(paths: &Paths, name: &str) -> PathBuf {
     edge_tools_dir(paths).join("node_modules/.bin").join(name)
+}
+
+/// The directory of an edge runtime's npm package (`miniflare`).
+pub(crate) fn edge_package(paths: &Paths, name: &str) -> PathBuf {
+    edge_tools_dir(paths).join("node_modules").join(name)
 }
 
 /// `apt-get` without prompts.

@@ -156,7 +156,7 @@ fn suites() -> Vec<Suite> {
             },
         },
         Suite {
-            name: "workerd example (tests/edge)",
+            name: "Worker in Miniflare (tests/edge)",
             run: |c| node_tests(c, "tests/edge/workerd.test.mjs", &edge_tools(c)),
         },
         Suite {
@@ -244,10 +244,14 @@ fn node_tests(c: &Ctx<'_>, path: &str, env: &[(&str, OsString)]) -> Outcome {
 }
 
 /// The runtimes of the edge suites (`tests/edge/`: the example Worker in
-/// workerd with its KV namespace and Durable Object, Deno and Node), from
-/// setup's edge-tools directory.
-fn edge_tools(c: &Ctx<'_>) -> [(&'static str, OsString); 2] {
+/// Miniflare, which runs workerd with real KV namespaces and Durable
+/// Objects; Deno and Node), from setup's edge-tools directory.
+fn edge_tools(c: &Ctx<'_>) -> [(&'static str, OsString); 3] {
     [
+        (
+            "MINIFLARE",
+            setup::edge_package(c.paths, "miniflare").into(),
+        ),
         ("WORKERD_BIN", setup::edge_tool(c.paths, "workerd").into()),
         ("DENO_BIN", setup::edge_tool(c.paths, "deno").into()),
     ]
