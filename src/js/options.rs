@@ -105,7 +105,7 @@ pub(crate) fn read(
         sleeper: TimerSleeper,
         store,
         lock: WebLock::new(shared),
-        random: WebRandom::default(),
+        random: WebRandom,
     };
     let mut driver = DriverOptions {
         storage_key: get(options, "storageKey")

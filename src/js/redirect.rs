@@ -75,7 +75,7 @@ impl KeeperCore {
             read_js(&params, "params", AuthorizeParams::from_value)?
         };
         let mut bytes = [0u8; 64];
-        WebRandom::default().fill(&mut bytes);
+        WebRandom.fill(&mut bytes).map_err(|e| error::to_js(&e))?;
         let random = RedirectRandom::from_bytes(&bytes);
         let driver = &self.shared.driver;
         let now = driver.platform_clock().now();

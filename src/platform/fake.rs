@@ -450,7 +450,7 @@ impl SeededRandom {
 }
 
 impl Random for SeededRandom {
-    fn fill(&self, buf: &mut [u8]) {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), Error> {
         for chunk in buf.chunks_mut(8) {
             let mut x = self.0.get();
             x ^= x >> 12;
@@ -460,6 +460,7 @@ impl Random for SeededRandom {
             let bytes = x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes();
             chunk.copy_from_slice(&bytes[..chunk.len()]);
         }
+        Ok(())
     }
 }
 

@@ -68,14 +68,18 @@ pub trait CrossTabLock {
 /// Cryptographically strong random bytes (`crypto.getRandomValues`), for
 /// jitter, PKCE verifiers, `state` and `nonce`.
 pub trait Random {
-    /// Fills `buf` with random bytes.
-    fn fill(&self, buf: &mut [u8]);
+    /// Fills `buf` with random bytes; an error (the runtime has no CSPRNG)
+    /// leaves `buf` unusable.
+    fn fill(&self, buf: &mut [u8]) -> Result<(), Error>;
 
-    /// A random `u32`.
+    /// A random `u32` for jitter; 0 (no jitter) when there are no random
+    /// bytes to be had.
     fn next_u32(&self) -> u32 {
         let mut b = [0u8; 4];
-        self.fill(&mut b);
-        u32::from_le_bytes(b)
+        match self.fill(&mut b) {
+            Ok(()) => u32::from_le_bytes(b),
+            Err(_) => 0,
+        }
     }
 }
 

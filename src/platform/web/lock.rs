@@ -146,8 +146,9 @@ fn write_lease(storage: &JsValue, key: &str, owner: &str) -> bool {
 async fn lease(name: &str, timeout_ms: u32) -> Result<WebLockGuard, Error> {
     let storage = global("localStorage");
     let key = format!("{name}.lock");
-    let random = WebRandom::default();
-    let owner = format!("{:08x}{:08x}", random.next_u32(), random.next_u32());
+    let mut id = [0u8; 8];
+    WebRandom.fill(&mut id)?;
+    let owner = format!("{:016x}", u64::from_le_bytes(id));
     let deadline = js_sys::Date::now() + f64::from(timeout_ms);
     loop {
         if lease_owner(&storage, &key).is_none() {
@@ -179,7 +180,7 @@ async fn lease(name: &str, timeout_ms: u32) -> Result<WebLockGuard, Error> {
         if js_sys::Date::now() >= deadline {
             return Err(Error::LockTimeout);
         }
-        TimerSleeper.sleep(20 + random.next_u32() % 60).await;
+        TimerSleeper.sleep(20 + WebRandom.next_u32() % 60).await;
     }
 }
 
