@@ -1,4 +1,5 @@
-// Types of the Workers helpers (`workerd`/`worker` entry only).
+// Types of the Workers helpers (`tokenkeeper/workers`, and `tokenkeeper` under
+// the `workerd` condition).
 import type { AccessTokenOptions, Credentials, StorageAdapter, TokenKeeperOptions } from './keeper.js';
 
 /** The part of a Workers KV namespace binding that `kvStorage` uses. */

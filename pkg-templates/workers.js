@@ -1,5 +1,6 @@
-// Cloudflare Workers glue, exported by the `workerd`/`worker` entry beside
-// TokenKeeper. Plain JavaScript over the TokenKeeper API and the core's
+// Cloudflare Workers glue, exported beside TokenKeeper by the Workers entry
+// (`tokenkeeper/workers`, and `tokenkeeper` under the `workerd` condition).
+// Plain JavaScript over the TokenKeeper API and the core's
 // origin policy; nothing here runs at import time. `DurableObject` comes
 // from the runtime's own `cloudflare:workers` (left external by the
 // package build): Workers RPC reaches the public methods of classes that

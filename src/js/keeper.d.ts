@@ -255,6 +255,8 @@ export type ErrorCode =
   | 'AUTH_STORAGE_FORMAT'
   | 'AUTH_LOCK_TIMEOUT'
   | 'AUTH_ORIGIN_NOT_ALLOWED'
+  /** `tokenkeeper/init`: a TokenKeeper built, or `version()` called, before `initialize()` resolved. */
+  | 'AUTH_NOT_INITIALIZED'
   | 'OAUTH_RESPONSE_IS_NOT_JSON'
   | 'OAUTH_PARSE_ERROR'
   | 'OAUTH_INVALID_RESPONSE'

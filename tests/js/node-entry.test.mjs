@@ -2,7 +2,11 @@
 // path the way Node resolves it: pkg/package.json's `exports`, `node` condition.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const pkgDir = new URL('../../pkg/', import.meta.url);
 const manifest = JSON.parse(readFileSync(new URL('package.json', pkgDir), 'utf8'));
@@ -42,4 +46,23 @@ test('the node entry imports by path and calls into the module', async () => {
   assert.equal(await keeper.accessToken(), 'at-1');
   assert.equal(keeper.state.status, 'active');
   keeper.close();
+});
+
+test('require() loads the package where Node can require ES modules (20.19+, 22.12+), else ERR_REQUIRE_ESM', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tokenkeeper-require-'));
+  try {
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(fileURLToPath(pkgDir), join(dir, 'node_modules', 'tokenkeeper'), 'dir');
+    const require = createRequire(join(dir, 'consumer.cjs'));
+    if (!process.features.require_module) {
+      assert.throws(() => require('tokenkeeper'), { code: 'ERR_REQUIRE_ESM' });
+      return;
+    }
+    // The `node` condition, an ES module without top-level await.
+    const mod = require('tokenkeeper');
+    assert.equal(mod.version(), cargoVersion);
+    assert.equal(require('tokenkeeper/init').TokenKeeper, mod.TokenKeeper);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

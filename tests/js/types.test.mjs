@@ -1,6 +1,8 @@
 // Type-checks a consumer of the built package (pkg/) under each `exports`
-// condition with TypeScript, the way an app would see it: strict mode,
-// the package's own .d.ts files checked too (no skipLibCheck).
+// condition, and of the `tokenkeeper/workers` and `tokenkeeper/init`
+// subpaths with bundler and nodenext resolution and no custom conditions,
+// with TypeScript, the way an app would see it: strict mode, the package's
+// own .d.ts files checked too (no skipLibCheck).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -36,22 +38,73 @@ new TokenKeeper({ profile: { kind: 'json', loginUrl: 'x', refreshUrl: 'y', expir
 new TokenKeeper({ profile: { kind: 'json', loginUrl: 'x', refreshUrl: 'y', expiry: [{ field: 'e', unit: 'hours' }] } });
 `;
 
+// `tokenkeeper/workers`: the Workers helpers beside TokenKeeper, found
+// without `customConditions`; the same TokenKeeperError as the root's.
+const workersConsumer = `
+import { TokenKeeper, TokenHolder, durableTokens, kvStorage, type DurableObjectNamespaceLike,
+         type DurableTokens, type KVNamespaceLike } from 'tokenkeeper/workers';
+import { TokenKeeperError } from 'tokenkeeper';
+declare const kv: KVNamespaceLike;
+declare const ns: DurableObjectNamespaceLike;
+export const keeper = new TokenKeeper({
+  profile: { kind: 'oauth2', tokenUrl: 'https://id.example/token', clientId: 'c', clientSecret: 's' },
+  storage: kvStorage(kv),
+  autoRefresh: false,
+});
+export class Holder extends TokenHolder<{ LOGIN_URL: string }> {
+  keeperOptions(env: { LOGIN_URL: string }) {
+    return { profile: { kind: 'json' as const, loginUrl: env.LOGIN_URL, refreshUrl: env.LOGIN_URL } };
+  }
+}
+export const client: DurableTokens = durableTokens(ns, { allowedOrigins: ['https://api.example'] });
+export const isErr = (e: unknown): boolean => e instanceof TokenKeeperError && e.code === 'AUTH_ORIGIN_NOT_ALLOWED';
+`;
+
+// `tokenkeeper/init`: no top-level await, an explicit initialiser.
+const initConsumer = `
+import { initialize, TokenKeeper, TokenKeeperError, version, type WasmSource } from 'tokenkeeper/init';
+const source: WasmSource = new URL('https://cdn.example/tokenkeeper_bg.wasm');
+export const ready: Promise<void> = initialize().then(() => initialize(source));
+export const v = (): string => version();
+export const make = () =>
+  new TokenKeeper({ profile: { kind: 'json', loginUrl: 'https://a.example/l', refreshUrl: 'https://a.example/r' } });
+export const found: Promise<TokenKeeper> = TokenKeeper.discover({
+  profile: { kind: 'oauth2', issuer: 'https://id.example', clientId: 'spa' },
+});
+export const early = (e: unknown): boolean => e instanceof TokenKeeperError && e.code === 'AUTH_NOT_INITIALIZED';
+`;
+
+/** A Workers project without @cloudflare/workers-types: the webworker library only. */
+const workersLib = { lib: ['es2022', 'webworker'] };
+const nodenext = { module: 'nodenext', moduleResolution: 'nodenext' };
+
 const cases = [
-  { condition: 'node', entry: 'node.d.ts', options: { module: 'nodenext', moduleResolution: 'nodenext' } },
+  { condition: 'node', entry: 'node.d.ts', options: nodenext },
   { condition: 'deno', entry: 'node.d.ts', options: { customConditions: ['deno'] } },
   { condition: 'workerd', entry: 'workerd.d.ts', options: { customConditions: ['workerd'] } },
+  { condition: 'worker', entry: 'index.d.ts', options: { customConditions: ['worker'], ...workersLib } },
   { condition: 'browser', entry: 'index.d.ts', options: { customConditions: ['browser'] } },
   { condition: 'import', entry: 'index.d.ts', options: {} },
+  { condition: 'import', entry: 'index.d.ts', options: workersLib, setup: 'the webworker library' },
+  ...[
+    ['tokenkeeper/workers', 'workerd.d.ts', workersConsumer],
+    ['tokenkeeper/init', 'init.d.ts', initConsumer],
+  ].flatMap(([specifier, entry, source]) => [
+    { specifier, entry, source, options: {}, setup: 'bundler resolution' },
+    { specifier, entry, source, options: nodenext, setup: 'nodenext resolution' },
+    { specifier, entry, source, options: workersLib, setup: 'bundler resolution and the webworker library' },
+  ]),
 ];
 
-for (const { condition, entry, options } of cases) {
-  test(`types resolve through the "${condition}" condition to ${entry}`, () => {
+for (const { condition, specifier, setup, entry, source = consumer, options } of cases) {
+  const how = specifier ? `${specifier} resolves with ${setup}` : `types resolve through the "${condition}" condition`;
+  test(`${how}${specifier || !setup ? '' : ` with ${setup}`} to ${entry}`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'tokenkeeper-types-'));
     try {
       mkdirSync(join(dir, 'node_modules'));
       symlinkSync(join(root, 'pkg'), join(dir, 'node_modules', 'tokenkeeper'), 'dir');
       writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
-      writeFileSync(join(dir, 'consumer.ts'), consumer);
+      writeFileSync(join(dir, 'consumer.ts'), source);
       const compilerOptions = {
         target: 'es2022',
         module: 'esnext',
