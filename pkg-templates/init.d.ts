@@ -3,6 +3,18 @@
 export * from './keeper.js';
 
 /**
+ * `WebAssembly.Module` where the project's types declare it (the DOM and
+ * webworker libraries, `@cloudflare/workers-types`); named without
+ * referring to it, so that a Node project without the DOM library (where
+ * `@types/node` 20 has no `WebAssembly`) type-checks too.
+ */
+export type CompiledWasmModule = typeof globalThis extends {
+  WebAssembly: { Module: abstract new (...args: any[]) => infer M };
+}
+  ? M
+  : never;
+
+/**
  * Where `initialize` loads the WebAssembly module from: a URL or string to
  * fetch, a `Response` (or a promise of one), the module's bytes, or a
  * compiled `WebAssembly.Module`.
@@ -13,8 +25,9 @@ export type WasmSource =
   | Request
   | Response
   | PromiseLike<Response>
-  | BufferSource
-  | WebAssembly.Module;
+  | ArrayBuffer
+  | ArrayBufferView
+  | CompiledWasmModule;
 
 /**
  * Fetches and instantiates the WebAssembly module, once: later calls return

@@ -47,6 +47,13 @@ export type TokenHolderAnswer =
  */
 export class TokenHolder<Env = unknown> {
   constructor(ctx: { storage: DurableObjectStorageLike }, env: Env);
+  /**
+   * The brand of `DurableObject` in `@cloudflare/workers-types`, which the
+   * class extends at run time: a binding typed
+   * `DurableObjectNamespace<MyHolder>` then type-checks, and its stubs have
+   * the RPC methods that `durableTokens` calls.
+   */
+  readonly __DURABLE_OBJECT_BRAND: never;
   readonly ctx: { storage: DurableObjectStorageLike };
   readonly env: Env;
   /** TokenKeeper options; `storage` and `autoRefresh` are set by the holder. */

@@ -295,6 +295,21 @@ export interface TokenKeeperEventMap {
   storageerror: CustomEvent<{ error?: TokenKeeperError; code?: string; storage?: string }>;
 }
 
+/**
+ * The options of `addEventListener` and `removeEventListener`, as the DOM's
+ * `AddEventListenerOptions`; spelled out here so that the types need no DOM
+ * library (Node with `@types/node`, Workers with `@cloudflare/workers-types`).
+ */
+export interface ListenerOptions {
+  capture?: boolean;
+  once?: boolean;
+  passive?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A listener for any event type: a function or an object with `handleEvent`. */
+export type Listener = ((event: Event) => unknown) | { handleEvent(event: Event): unknown };
+
 /** Keeps one session logged in and hands out valid access tokens. */
 export class TokenKeeper extends EventTarget {
   constructor(options: TokenKeeperOptions);
@@ -335,23 +350,15 @@ export class TokenKeeper extends EventTarget {
   addEventListener<K extends keyof TokenKeeperEventMap>(
     type: K,
     listener: (this: TokenKeeper, ev: TokenKeeperEventMap[K]) => unknown,
-    options?: boolean | AddEventListenerOptions,
+    options?: boolean | ListenerOptions,
   ): void;
-  addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
+  addEventListener(type: string, listener: Listener | null, options?: boolean | ListenerOptions): void;
   removeEventListener<K extends keyof TokenKeeperEventMap>(
     type: K,
     listener: (this: TokenKeeper, ev: TokenKeeperEventMap[K]) => unknown,
-    options?: boolean | EventListenerOptions,
+    options?: boolean | Pick<ListenerOptions, 'capture'>,
   ): void;
-  removeEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | EventListenerOptions,
-  ): void;
+  removeEventListener(type: string, listener: Listener | null, options?: boolean | Pick<ListenerOptions, 'capture'>): void;
 }
 
 /** The package version. */
