@@ -1,6 +1,7 @@
 //! `cargo xtask build`: the release npm package in `pkg/`.
 //!
-//! cargo (release, wasm32) → `wasm-bindgen --target web` → `wasm-opt -Oz`
+//! `wasm-pack build --target web --release` (cargo for wasm32, then
+//! wasm-bindgen) → `wasm-opt -Oz`
 //! → the entry files from `pkg-templates/`, each bundled by esbuild with
 //! the glue, `src/js/keeper.js` (the `TokenKeeper` class) and the
 //! adapters' JS halves into one module (one module to load instead of four)
@@ -11,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::toolchain::{self, WASM_TARGET};
+use crate::toolchain;
 use crate::{Paths, Result, cmd, sizes};
 
 /// The crate's name, which is also the npm package's file stem.
@@ -35,36 +36,28 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
     // A failed build must not leave an older package behind to be tested.
     let pkg = paths.pkg();
     let _ = fs::remove_dir_all(&pkg);
-    println!(
-        "build: cargo build --release --target {WASM_TARGET} ({})",
-        toolchain.version()
-    );
-    cmd::stream(toolchain.cargo(paths).args([
-        "build",
-        "--release",
-        "--target",
-        WASM_TARGET,
-        "-p",
-        CRATE,
-        "--lib",
-    ]))?;
-    let linked = paths
-        .target
-        .join(WASM_TARGET)
-        .join("release")
-        .join(format!("{CRATE}.wasm"));
-
     let bindgen_dir = paths.xtask_dir().join("bindgen");
     recreate(&bindgen_dir)?;
-    println!("build: wasm-bindgen --target web");
-    cmd::output(
-        Command::new("wasm-bindgen")
-            .args(["--target", "web", "--omit-default-module-path"])
+    println!(
+        "build: wasm-pack build --target web --release ({})",
+        toolchain.version()
+    );
+    // cargo (release, wasm32) and wasm-bindgen with the CLI that setup
+    // installed (`--mode no-install`: nothing is downloaded, and a missing or
+    // mismatched CLI is an error); the glue's default module path is omitted
+    // per `[package.metadata.wasm-pack]`. wasm-opt runs below (`--no-opt`), and
+    // the package files come from `pkg-templates/` (`--no-pack`).
+    cmd::stream(
+        toolchain
+            .command("wasm-pack")
+            .current_dir(&paths.root)
+            .env("CARGO_TARGET_DIR", &paths.target)
+            .args(["build", "--target", "web", "--release"])
+            .args(["--no-opt", "--no-pack", "--mode", "no-install"])
             .arg("--out-name")
             .arg(CRATE)
             .arg("--out-dir")
-            .arg(&bindgen_dir)
-            .arg(&linked),
+            .arg(&bindgen_dir),
     )?;
 
     recreate(&pkg)?;
@@ -128,7 +121,11 @@ fn bundle_entries(paths: &Paths, stage: &Path, pkg: &Path) -> Result {
     for (name, platform) in ENTRIES {
         cmd::output(
             Command::new(&esbuild)
-                .arg(stage.join(name))
+                // From the stage: the `// path` comment above each bundled
+                // module is relative to esbuild's working directory, so it
+                // names no directory of the build machine.
+                .current_dir(stage)
+                .arg(name)
                 .args(["--bundle", "--format=esm", "--target=es2022"])
                 .arg(format!("--platform={platform}"))
                 // The Workers runtime's own modules (`cloudflare:workers`).
