@@ -6,7 +6,7 @@
 //! the glue, `src/js/keeper.js` (the `TokenKeeper` class) and the
 //! adapters' JS halves into one module (one module to load instead of four)
 //! → the types, `package.json` and README (placeholders filled from
-//! `Cargo.toml`) → size report.
+//! `Cargo.toml`), the two license texts → size report.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -83,6 +83,9 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
     let version = fill_templates(paths, &pkg, &bindgen_dir)?;
     println!("build: package files from pkg-templates/ (version {version})");
     bundle_entries(paths, &bindgen_dir, &pkg)?;
+    for license in LICENSES {
+        copy(&paths.root.join(license), &pkg.join(license))?;
+    }
 
     let unoptimised = bindgen_dir.join(&wasm_name);
     let mut files = vec![unoptimised, pkg.join(&wasm_name)];
@@ -103,6 +106,10 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
     println!("build: package ready in {}", pkg.display());
     Ok(pkg)
 }
+
+/// The license texts, from the repository root into the package
+/// (`Cargo.toml`: `license = "MIT OR Apache-2.0"`).
+const LICENSES: [&str; 2] = ["LICENSE-MIT", "LICENSE-APACHE"];
 
 /// The package's entries (see `exports` in `pkg-templates/package.json`) and
 /// the esbuild platform each is bundled for.
