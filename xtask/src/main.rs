@@ -18,6 +18,7 @@ mod cmd;
 mod demo;
 mod devserver;
 mod fuzz;
+mod repro;
 mod setup;
 mod sizes;
 mod test;

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use crate::devserver::{self, Devserver};
 use crate::toolchain::{Toolchain, WASM_TARGET};
-use crate::{Paths, Result, build, cmd, fuzz, setup};
+use crate::{Paths, Result, build, cmd, fuzz, repro, setup};
 
 /// Where the wasm-bindgen test runner finds chromedriver (from `chromium-driver`).
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -54,6 +54,26 @@ impl Outcome {
                 ..Self::default()
             },
         }
+    }
+
+    /// Named checks, each one test; a failure's message is printed here
+    /// and its first line becomes the note.
+    fn checks(results: Vec<(&str, Result)>) -> Self {
+        let mut outcome = Self::default();
+        for (name, result) in results {
+            match result {
+                Ok(()) => {
+                    println!("test: ok   {name}");
+                    outcome.passed += 1;
+                }
+                Err(why) => {
+                    println!("test: FAIL {name}: {why}");
+                    outcome.failed += 1;
+                    outcome.note.get_or_insert(format!("{name}: {why}"));
+                }
+            }
+        }
+        outcome
     }
 
     /// A test runner's result: its parsed counts, plus one failure when it
@@ -138,6 +158,13 @@ fn suites() -> Vec<Suite> {
         Suite {
             name: "package build",
             run: |c| Outcome::check(build::run(c.paths).map(|_| ())),
+        },
+        Suite {
+            // Two copies of the work tree, built by `cargo xtask build` in
+            // each with one new target dir: the first packs to the same
+            // bytes as `pkg/`, the second builds its own sources (repro.rs).
+            name: "package: two checkouts",
+            run: |c| Outcome::checks(repro::two_checkouts(c.paths, &c.toolchain)),
         },
         Suite {
             name: "package in Node (tests/js)",
@@ -365,6 +392,16 @@ mod tests {
     fn parses_node_tap_summary() {
         let out = "TAP version 13\nok 1 - imports\n1..2\n# tests 2\n# pass 2\n# fail 0\n";
         assert_eq!(node_counts(out), (2, 0));
+    }
+
+    #[test]
+    fn named_checks_count_one_test_each() {
+        let outcome = Outcome::checks(vec![("a", Ok(())), ("b", Err("why\nmore".into()))]);
+        assert_eq!((outcome.passed, outcome.failed), (1, 1));
+        assert_eq!(
+            outcome.note.as_deref().map(first_line).as_deref(),
+            Some("b: why")
+        );
     }
 
     #[test]
