@@ -257,6 +257,8 @@ export type ErrorCode =
   | 'AUTH_ORIGIN_NOT_ALLOWED'
   /** Importing a browser entry: the page's Content Security Policy blocked the WebAssembly module (allow `script-src 'self' 'wasm-unsafe-eval'`). */
   | 'AUTH_WASM_BLOCKED'
+  /** `tokenkeeper/init`: a TokenKeeper built, or `version()` called, before `initialize()` resolved. */
+  | 'AUTH_NOT_INITIALIZED'
   | 'OAUTH_RESPONSE_IS_NOT_JSON'
   | 'OAUTH_PARSE_ERROR'
   | 'OAUTH_INVALID_RESPONSE'
@@ -294,6 +296,21 @@ export interface TokenKeeperEventMap {
   revocationfailed: CustomEvent<{ error: TokenKeeperError }>;
   storageerror: CustomEvent<{ error?: TokenKeeperError; code?: string; storage?: string }>;
 }
+
+/**
+ * The options of `addEventListener` and `removeEventListener`, as the DOM's
+ * `AddEventListenerOptions`; spelled out here so that the types need no DOM
+ * library (Node with `@types/node`, Workers with `@cloudflare/workers-types`).
+ */
+export interface ListenerOptions {
+  capture?: boolean;
+  once?: boolean;
+  passive?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A listener for any event type: a function or an object with `handleEvent`. */
+export type Listener = ((event: Event) => unknown) | { handleEvent(event: Event): unknown };
 
 /** Keeps one session logged in and hands out valid access tokens. */
 export class TokenKeeper extends EventTarget {
@@ -335,23 +352,15 @@ export class TokenKeeper extends EventTarget {
   addEventListener<K extends keyof TokenKeeperEventMap>(
     type: K,
     listener: (this: TokenKeeper, ev: TokenKeeperEventMap[K]) => unknown,
-    options?: boolean | AddEventListenerOptions,
+    options?: boolean | ListenerOptions,
   ): void;
-  addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
+  addEventListener(type: string, listener: Listener | null, options?: boolean | ListenerOptions): void;
   removeEventListener<K extends keyof TokenKeeperEventMap>(
     type: K,
     listener: (this: TokenKeeper, ev: TokenKeeperEventMap[K]) => unknown,
-    options?: boolean | EventListenerOptions,
+    options?: boolean | Pick<ListenerOptions, 'capture'>,
   ): void;
-  removeEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | EventListenerOptions,
-  ): void;
+  removeEventListener(type: string, listener: Listener | null, options?: boolean | Pick<ListenerOptions, 'capture'>): void;
 }
 
 /** The package version. */

@@ -193,8 +193,9 @@ const LICENSES: [&str; 2] = ["LICENSE-MIT", "LICENSE-APACHE"];
 
 /// The package's entries (see `exports` in `pkg-templates/package.json`) and
 /// the esbuild platform each is bundled for.
-const ENTRIES: [(&str, &str); 3] = [
+const ENTRIES: [(&str, &str); 4] = [
     ("index.js", "neutral"),
+    ("init.js", "neutral"),
     ("node.js", "node"),
     ("workerd.js", "neutral"),
 ];
