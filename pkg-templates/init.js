@@ -9,6 +9,7 @@
 // on import and whose `initialize()` resolves at once.
 import init, { version as coreVersion } from './tokenkeeper.js';
 import { TokenKeeper as Keeper, TokenKeeperError } from './keeper.js';
+import { wasmInitError } from './csp.js';
 
 export * from './keeper.js';
 
@@ -20,7 +21,8 @@ let loading = null;
 /**
  * Fetches and instantiates the WebAssembly module, once: later calls return
  * the same promise (and ignore their argument), and a failed attempt is
- * tried again by the next call. `source` replaces the default,
+ * tried again by the next call (a compile blocked by a Content Security
+ * Policy rejects with `AUTH_WASM_BLOCKED`). `source` replaces the default,
  * `new URL('./tokenkeeper_bg.wasm', import.meta.url)` (the pattern
  * bundlers emit as an asset): a URL or string to fetch, a `Response` or a
  * promise of one, the bytes, or a compiled `WebAssembly.Module`.
@@ -33,7 +35,8 @@ export function initialize(source) {
     },
     (e) => {
       loading = null;
-      throw e;
+      // A compile that a Content Security Policy blocks: `AUTH_WASM_BLOCKED` (csp.js).
+      throw wasmInitError(e);
     },
   );
   return loading;
