@@ -227,6 +227,11 @@ const VERSION_LINE: &str = "pub const VERSION: &str = env!(\"CARGO_PKG_VERSION\"
 ///    `version()` with the marker.
 /// 3. **Its own folder.** A's `pkg/` is unchanged after B's build: it
 ///    packs to the same tarball and its `version()` is still the crate's.
+///
+/// The copies are listed by `git ls-files`; the work tree must not change
+/// between the package build and this suite (check 1 would report the
+/// edited file). About 40–60 s on 2 cores, most of it A's build from
+/// scratch; the temporary directory is removed afterwards.
 pub(crate) fn two_checkouts(paths: &Paths, toolchain: &Toolchain) -> Vec<(&'static str, Result)> {
     let scratch =
         std::env::temp_dir().join(format!("tokenkeeper-checkouts-{}", std::process::id()));
