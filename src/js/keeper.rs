@@ -25,7 +25,7 @@ use crate::core::expiry;
 use crate::core::request::Credentials;
 use crate::driver::Driver;
 use crate::platform::Clock;
-use crate::platform::web::{StoreWatch, Timeout, WebPlatform, get, global};
+use crate::platform::web::{StoreWatch, Timeout, WebPlatform, window};
 
 /// A browser, Worker or server-side token keeper. Use the `TokenKeeper`
 /// class, which wraps this one.
@@ -56,7 +56,7 @@ pub(super) struct Shared {
 /// A lifecycle listener, removed on `close()`.
 #[derive(Debug)]
 struct WakeListener {
-    target: JsValue,
+    target: web_sys::EventTarget,
     event: &'static str,
     callback: Closure<dyn FnMut()>,
 }
@@ -196,9 +196,9 @@ impl KeeperCore {
         self.shared.store_watch.borrow_mut().take();
         self.shared.timer.borrow_mut().take();
         for l in self.shared.wake_listeners.borrow_mut().drain(..) {
-            if let Ok(f) = get(&l.target, "removeEventListener").dyn_into::<js_sys::Function>() {
-                let _ = f.call2(&l.target, &JsValue::from_str(l.event), l.callback.as_ref());
-            }
+            let _ = l
+                .target
+                .remove_event_listener_with_callback(l.event, l.callback.as_ref().unchecked_ref());
         }
     }
 }
@@ -299,20 +299,22 @@ impl Shared {
         if !self.wake_listeners.borrow().is_empty() {
             return;
         }
+        // The global scope is an EventTarget in a page, a worker, workerd
+        // and Deno, not in Node.
+        let global = js_sys::global().dyn_into::<web_sys::EventTarget>().ok();
+        let document = window().document().map(web_sys::EventTarget::from);
         let targets = [
-            (global("document"), "visibilitychange"),
-            (js_sys::global().into(), "online"),
-            (js_sys::global().into(), "pageshow"),
+            (document, "visibilitychange"),
+            (global.clone(), "online"),
+            (global, "pageshow"),
         ];
         let mut listeners = self.wake_listeners.borrow_mut();
         for (target, event) in targets {
-            let Ok(add) = get(&target, "addEventListener").dyn_into::<js_sys::Function>() else {
-                continue;
-            };
+            let Some(target) = target else { continue };
             let weak = Rc::downgrade(this);
             let callback = Closure::<dyn FnMut()>::new(move || wake(&weak));
-            if add
-                .call2(&target, &JsValue::from_str(event), callback.as_ref())
+            if target
+                .add_event_listener_with_callback(event, callback.as_ref().unchecked_ref())
                 .is_ok()
             {
                 listeners.push(WakeListener {

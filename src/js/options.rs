@@ -9,7 +9,7 @@ use crate::core::persist::Owner;
 use crate::driver::DriverOptions;
 use crate::platform::web::{
     FetchHttp, StorageKind, TimerSleeper, WebClock, WebLock, WebPlatform, WebRandom, WebStore, get,
-    global, set,
+    is_page, scope, set,
 };
 
 /// Default timeout of every token request.
@@ -125,7 +125,7 @@ pub(crate) fn read(
         driver,
         auto_refresh: bool_option(options, "autoRefresh")?.unwrap_or(true),
         allow_confidential,
-        page_origin: get(&global("location"), "origin").as_string(),
+        page_origin: page_origin(),
         is_rejected: function_option(options, "isRejected")?,
     })
 }
@@ -134,34 +134,38 @@ pub(crate) fn read(
 /// service worker. There a secret is readable by every script the origin
 /// runs.
 ///
-/// A page has a `document`. A browser worker has none, but has
-/// `WorkerGlobalScope` and a `navigator.userAgent` that starts with
+/// A page has a `document`. A browser worker has none, but its global scope
+/// is a `WorkerGlobalScope` and its `navigator.userAgent` starts with
 /// `Mozilla/`, as every browser's does in every context. Server runtimes
 /// that also define `WorkerGlobalScope` say who they are instead (Deno
 /// `Deno/…`, workerd `Cloudflare-Workers`, Bun `Bun/…`; Node `Node.js/…`,
 /// where it has a `navigator` at all), and keep secrets without opt-in.
 pub(crate) fn in_browser() -> bool {
-    if global("document").is_object() {
+    if is_page() {
         return true;
     }
-    global("WorkerGlobalScope").is_function()
-        && get(&global("navigator"), "userAgent")
-            .as_string()
-            .is_some_and(|ua| ua.starts_with("Mozilla/"))
+    if !js_sys::global().is_instance_of::<web_sys::WorkerGlobalScope>() {
+        return false;
+    }
+    let navigator = scope().navigator();
+    navigator.is_object()
+        && navigator
+            .user_agent()
+            .is_ok_and(|ua| ua.starts_with("Mozilla/"))
+}
+
+/// `location.origin` where there is a location (a page, a Worker script,
+/// Deno with `--location`).
+fn page_origin() -> Option<String> {
+    let location = scope().location();
+    location.is_object().then(|| location.origin())
 }
 
 /// Says once, on the console, that a secret is in a page by choice.
 pub(crate) fn warn_confidential() {
-    console_warn(
+    web_sys::console::warn_1(&JsValue::from_str(
         "tokenkeeper: a client secret or password grant is used in a browser (allowConfidentialInBrowser)",
-    );
-}
-
-fn console_warn(msg: &str) {
-    let console = global("console");
-    if let Ok(f) = get(&console, "warn").dyn_into::<js_sys::Function>() {
-        let _ = f.call1(&console, &JsValue::from_str(msg));
-    }
+    ));
 }
 
 fn has_client_secret(config: &Config) -> bool {

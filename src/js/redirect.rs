@@ -18,7 +18,7 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use super::error;
 use super::json::read_js;
@@ -32,9 +32,7 @@ use crate::core::redirect::{self, AuthorizeParams, PendingLogin, RedirectRandom}
 use crate::core::response::TransportError;
 use crate::core::secret::IdToken;
 use crate::core::time::UnixMillis;
-use crate::platform::web::{
-    FetchHttp, WebClock, WebRandom, call_method, get, global, resolve, set,
-};
+use crate::platform::web::{FetchHttp, WebClock, WebRandom, get, resolve, scope, set};
 use crate::platform::{Clock, HttpTransport, Random};
 
 /// Default timeout of a discovery request.
@@ -345,39 +343,38 @@ async fn verify_signature(token: &UnverifiedIdToken, key: Map<String, Value>) ->
         field: "signature",
         reason: "cannot be verified: the key was refused by WebCrypto",
     };
-    let subtle = get(&global("crypto"), "subtle");
-    if !subtle.is_object() {
-        return Err(Error::IdToken {
+    // `crypto.subtle` is missing outside a secure context (an http: page
+    // other than localhost).
+    let subtle = scope()
+        .crypto()
+        .ok()
+        .filter(|c| c.is_object())
+        .map(|c| c.subtle())
+        .filter(|s| s.is_object())
+        .ok_or(Error::IdToken {
             field: "signature",
             reason: "cannot be verified: WebCrypto is unavailable",
-        });
-    }
+        })?;
     let usages: js_sys::Array = std::iter::once(JsValue::from_str("verify")).collect();
-    let imported = call_method(
-        &subtle,
-        "importKey",
-        &[
-            JsValue::from_str("jwk"),
-            to_js_value(&Value::Object(key)),
-            to_js_value(&token.alg.webcrypto_import()),
-            JsValue::FALSE,
-            usages.into(),
-        ],
-    )
-    .await
-    .map_err(|_| UNVERIFIABLE)?;
-    let valid = call_method(
-        &subtle,
-        "verify",
-        &[
-            to_js_value(&token.alg.webcrypto_verify()),
-            imported,
-            js_sys::Uint8Array::from(token.signature.as_slice()).into(),
-            js_sys::Uint8Array::from(token.signing_input.as_slice()).into(),
-        ],
-    )
-    .await
-    .map_err(|_| UNVERIFIABLE)?;
+    let imported = subtle
+        .import_key_with_object(
+            "jwk",
+            to_js_value(&Value::Object(key)).unchecked_ref(),
+            to_js_value(&token.alg.webcrypto_import()).unchecked_ref(),
+            false,
+            &usages,
+        )
+        .map_err(|_| UNVERIFIABLE)?;
+    let imported = JsFuture::from(imported).await.map_err(|_| UNVERIFIABLE)?;
+    let valid = subtle
+        .verify_with_object_and_u8_array_and_u8_array(
+            to_js_value(&token.alg.webcrypto_verify()).unchecked_ref(),
+            imported.unchecked_ref(),
+            &token.signature,
+            &token.signing_input,
+        )
+        .map_err(|_| UNVERIFIABLE)?;
+    let valid = JsFuture::from(valid).await.map_err(|_| UNVERIFIABLE)?;
     if valid.as_bool() == Some(true) {
         Ok(())
     } else {

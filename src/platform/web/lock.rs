@@ -3,9 +3,8 @@
 //!
 //! `acquire` calls `navigator.locks.request(name, { signal }, cb)`; `cb`
 //! resolves the acquisition and returns a promise that the guard resolves
-//! when dropped, which releases the lock. The signal is
-//! `AbortSignal.timeout(ms)`: a lock not granted in time is a
-//! [`Error::LockTimeout`]. A context that dies while holding the lock
+//! when dropped, which releases the lock. The signal is a [`Deadline`]'s:
+//! a lock not granted in time is a [`Error::LockTimeout`]. A context that dies while holding the lock
 //! releases it with it (the browser does this), so a closed tab never
 //! blocks the others.
 //!
@@ -30,8 +29,10 @@
 //! is the only lock needed: `acquire` succeeds at once.
 
 use wasm_bindgen::prelude::*;
+use web_sys::Storage;
 
-use super::{TimerSleeper, WebRandom, call, get, global, set};
+use super::timer::{Deadline, Interval};
+use super::{TimerSleeper, WebRandom, scope, window};
 use crate::core::error::Error;
 use crate::platform::{CrossTabLock, Random, Sleeper};
 
@@ -46,12 +47,41 @@ const LEASE_RECHECK_MS: u32 = 50;
 /// precision) between the holder's write and this context's read.
 const LEASE_CLOCK_SLACK_MS: u32 = 1_000;
 
+// Web Locks. web-sys has `LockManager`, `LockOptions` and
+// `navigator.locks` only behind `--cfg=web_sys_unstable_apis`, a flag every
+// wasm32 build would need in its rustflags (which `RUSTFLAGS` in the
+// environment replaces): these bindings are written here instead, in
+// web-sys's shape.
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(js_name = setInterval)]
-    fn set_interval(cb: &js_sys::Function, ms: u32) -> JsValue;
-    #[wasm_bindgen(js_name = clearInterval)]
-    fn clear_interval(id: &JsValue);
+    /// `navigator` (a `Navigator` or a `WorkerNavigator`), for its `locks`.
+    #[wasm_bindgen(extends = web_sys::WorkerNavigator)]
+    type LocksNavigator;
+
+    /// `navigator.locks`; `None` where the runtime has no Web Locks.
+    #[wasm_bindgen(method, getter)]
+    fn locks(this: &LocksNavigator) -> Option<LockManager>;
+
+    /// `navigator.locks`.
+    #[wasm_bindgen(extends = js_sys::Object)]
+    type LockManager;
+
+    /// `locks.request(name, options, callback)`.
+    #[wasm_bindgen(method, catch)]
+    fn request(
+        this: &LockManager,
+        name: &str,
+        options: &LockOptions,
+        callback: &js_sys::Function,
+    ) -> Result<js_sys::Promise, JsValue>;
+
+    /// The options of `request`; only `signal` is set.
+    #[wasm_bindgen(extends = js_sys::Object)]
+    type LockOptions;
+
+    /// `options.signal`.
+    #[wasm_bindgen(method, setter)]
+    fn set_signal(this: &LockOptions, signal: &web_sys::AbortSignal);
 }
 
 /// Web Locks, or the `localStorage` lease without them, when the tokens
@@ -89,26 +119,35 @@ impl Drop for WebLockGuard {
 /// A held `localStorage` lease: renewed by an interval, removed on drop.
 #[derive(Debug)]
 struct Lease {
-    storage: JsValue,
+    storage: Storage,
     key: String,
     owner: String,
-    interval: JsValue,
-    _renew: Closure<dyn FnMut()>,
+    _renew: Interval,
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        clear_interval(&self.interval);
         if lease_owner(&self.storage, &self.key).as_deref() == Some(&self.owner) {
-            let _ = call(&self.storage, "removeItem", &[JsValue::from_str(&self.key)]);
+            let _ = self.storage.remove_item(&self.key);
         }
+    }
+}
+
+/// The runtime's Web Locks, if it has them.
+fn lock_manager() -> Option<LockManager> {
+    let navigator = scope().navigator();
+    // Node 20 has no `navigator`.
+    if navigator.is_object() {
+        navigator.unchecked_into::<LocksNavigator>().locks()
+    } else {
+        None
     }
 }
 
 /// The lease under `key`: its owner and expiry (epoch ms), if it is
 /// well-formed.
-fn read_lease(storage: &JsValue, key: &str) -> Option<(String, u64)> {
-    let text = call(storage, "getItem", &[JsValue::from_str(key)])?.as_string()?;
+fn read_lease(storage: &Storage, key: &str) -> Option<(String, u64)> {
+    let text = storage.get_item(key).ok()??;
     let (owner, expiry) = text.split_once(' ')?;
     Some((owner.to_owned(), expiry.parse().ok()?))
 }
@@ -125,7 +164,7 @@ fn now_ms() -> u64 {
 /// than a lease written now would ([`LEASE_TTL_MS`] from now, plus
 /// [`LEASE_CLOCK_SLACK_MS`]). A lease further out was not written by a
 /// holder and is free to take.
-fn lease_owner(storage: &JsValue, key: &str) -> Option<String> {
+fn lease_owner(storage: &Storage, key: &str) -> Option<String> {
     let now = now_ms();
     let latest = now + u64::from(LEASE_TTL_MS) + u64::from(LEASE_CLOCK_SLACK_MS);
     read_lease(storage, key)
@@ -135,16 +174,18 @@ fn lease_owner(storage: &JsValue, key: &str) -> Option<String> {
 
 /// Writes `owner`'s lease, valid for [`LEASE_TTL_MS`]; false when the
 /// storage refuses.
-fn write_lease(storage: &JsValue, key: &str, owner: &str) -> bool {
+fn write_lease(storage: &Storage, key: &str, owner: &str) -> bool {
     let text = format!("{owner} {}", now_ms() + u64::from(LEASE_TTL_MS));
-    call(storage, "setItem", &[key.into(), text.into()]).is_some()
+    storage.set_item(key, &text).is_ok()
 }
 
 /// Takes the `localStorage` lease `<name>.lock` (see the module docs).
 /// Without a writable `localStorage` there is nothing to share a lease
 /// through, and the guard is free.
 async fn lease(name: &str, timeout_ms: u32) -> Result<WebLockGuard, Error> {
-    let storage = global("localStorage");
+    let Some(storage) = window().local_storage().ok().flatten() else {
+        return Ok(WebLockGuard::default());
+    };
     let key = format!("{name}.lock");
     let mut id = [0u8; 8];
     WebRandom.fill(&mut id)?;
@@ -158,12 +199,11 @@ async fn lease(name: &str, timeout_ms: u32) -> Result<WebLockGuard, Error> {
             TimerSleeper.sleep(LEASE_RECHECK_MS).await;
             if lease_owner(&storage, &key).as_deref() == Some(&owner) {
                 let (s, k, o) = (storage.clone(), key.clone(), owner.clone());
-                let renew = Closure::<dyn FnMut()>::new(move || {
+                let renew = Interval::new(LEASE_RENEW_MS, move || {
                     if lease_owner(&s, &k).as_deref() == Some(&o) {
                         write_lease(&s, &k, &o);
                     }
                 });
-                let interval = set_interval(renew.as_ref().unchecked_ref(), LEASE_RENEW_MS);
                 return Ok(WebLockGuard {
                     release: None,
                     _granted: None,
@@ -171,7 +211,6 @@ async fn lease(name: &str, timeout_ms: u32) -> Result<WebLockGuard, Error> {
                         storage,
                         key,
                         owner,
-                        interval,
                         _renew: renew,
                     }),
                 });
@@ -199,12 +238,10 @@ impl CrossTabLock for WebLock {
     type Guard = WebLockGuard;
 
     async fn acquire(&self, name: &str, timeout_ms: u32) -> Result<WebLockGuard, Error> {
-        let locks = get(&global("navigator"), "locks");
-        let request: Option<js_sys::Function> = get(&locks, "request").dyn_into().ok();
         if !self.shared {
             return Ok(WebLockGuard::default());
         }
-        let Some(request) = request else {
+        let Some(locks) = lock_manager() else {
             return lease(name, timeout_ms).await;
         };
         let (granted, on_granted) = deferred();
@@ -213,19 +250,17 @@ impl CrossTabLock for WebLock {
             let _ = on_granted.call0(&JsValue::UNDEFINED);
             held.into()
         });
-        let options = js_sys::Object::new();
-        let abort_signal = global("AbortSignal");
-        if let Ok(timeout) = get(&abort_signal, "timeout").dyn_into::<js_sys::Function>() {
-            if let Ok(signal) = timeout.call1(&abort_signal, &JsValue::from(timeout_ms)) {
-                set(&options, "signal", &signal);
-            }
+        let options: LockOptions = js_sys::Object::new().unchecked_into();
+        let deadline = Deadline::new(timeout_ms);
+        if let Some(d) = &deadline {
+            options.set_signal(&d.signal());
         }
-        let pending = request
-            .call3(&locks, &JsValue::from_str(name), &options, cb.as_ref())
+        let pending = locks
+            .request(name, &options, cb.as_ref().unchecked_ref())
             .map_err(|_| Error::LockTimeout)?;
         // The request promise settles only after release, or rejects when
         // the signal aborts it first: whichever comes first decides.
-        let both: js_sys::Array = [JsValue::from(granted), pending].iter().collect();
+        let both: js_sys::Array = [JsValue::from(granted), pending.into()].iter().collect();
         let race = js_sys::Promise::race(&both);
         match wasm_bindgen_futures::JsFuture::from(race).await {
             Ok(_) => Ok(WebLockGuard {

@@ -1,7 +1,12 @@
-//! The wasm32 adapters: each carries one platform trait into the JS world
-//! through globals bound directly (`fetch`, `setTimeout`, `navigator.locks`,
-//! `crypto`), never through `window`, so the same module runs in a page, a
-//! Worker, workerd, Node and Deno.
+//! The wasm32 adapters: each carries one platform trait into the JS world.
+//!
+//! Platform APIs are web-sys's typed bindings, reached through the global
+//! scope ([`scope`]), never through `web_sys::window()`: the same module runs
+//! in a page, a dedicated, shared or service worker, workerd, Node and Deno.
+//! web-sys calls members structurally (`globalThis.fetch(…)`), so the cast
+//! holds wherever the member exists; an optional one (`navigator.locks`,
+//! `localStorage`, `BroadcastChannel`, `document`) is checked before use,
+//! and the adapters fall back without it.
 
 mod clock;
 mod fetch;
@@ -66,10 +71,29 @@ impl Platform for WebPlatform {
     }
 }
 
-/// `globalThis[name]`, or `undefined` when the runtime has no such global.
-pub(crate) fn global(name: &str) -> JsValue {
-    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+/// The global scope, typed as web-sys's `WorkerGlobalScope`: `fetch`,
+/// `setTimeout`, `crypto`, `navigator`, `location` and `queueMicrotask`
+/// have these names in a window, every worker, workerd, Node and Deno.
+/// `navigator` and `location` may be missing (Node 20, a Worker without a
+/// location): check them with `is_object()` before calling their members.
+pub(crate) fn scope() -> web_sys::WorkerGlobalScope {
+    js_sys::global().unchecked_into()
 }
+
+/// The global scope typed as a `Window`, for what only a page has: its
+/// getters of `document`, `localStorage` and `sessionStorage` are nullable
+/// (and catch a throwing getter), so elsewhere they read as absent.
+pub(crate) fn window() -> web_sys::Window {
+    js_sys::global().unchecked_into()
+}
+
+/// Whether this runs in a page: the global scope has a `document`.
+pub(crate) fn is_page() -> bool {
+    window().document().is_some()
+}
+
+// Reading and calling JS values handed in by the caller (options, storage
+// adapters, responses): untyped by nature, through `Reflect`.
 
 /// `target[key]`, or `undefined` when reading it throws.
 pub(crate) fn get(target: &JsValue, key: &str) -> JsValue {

@@ -13,8 +13,9 @@
 use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
+use web_sys::{BroadcastChannel, EventTarget, Storage, StorageEvent};
 
-use super::{call, call_method, get, global};
+use super::{call_method, is_page, scope, window};
 use crate::core::error::Error;
 use crate::platform::TokenStore;
 
@@ -31,40 +32,55 @@ pub enum StorageKind {
     Adapter(JsValue),
 }
 
+/// Where a store writes besides its memory.
+#[derive(Debug, Clone)]
+enum Backend {
+    /// `localStorage` or `sessionStorage`.
+    Web(Storage),
+    /// A user adapter.
+    Adapter(JsValue),
+}
+
+/// One operation on the backend.
+#[derive(Clone, Copy)]
+enum Op<'a> {
+    Get(&'a str),
+    Set(&'a str, &'a str),
+    Delete(&'a str),
+}
+
 /// The token store of one keeper.
 #[derive(Debug)]
 pub struct WebStore {
-    backend: RefCell<Option<JsValue>>,
+    backend: RefCell<Option<Backend>>,
     kind: &'static str,
     /// Every write, by key. A keeper uses a key or two: a list, not a hash
     /// map (which would link a hasher).
     memory: RefCell<Vec<(String, String)>>,
     on_error: Option<js_sys::Function>,
     /// An adapter's BroadcastChannel, opened on first use in a page.
-    channel: RefCell<Option<JsValue>>,
+    channel: RefCell<Option<BroadcastChannel>>,
 }
 
 /// Listens for changes other contexts make to the stored session; stops
 /// when dropped.
 #[derive(Debug)]
 pub struct StoreWatch {
-    target: JsValue,
+    target: EventTarget,
     event: &'static str,
-    callback: Closure<dyn FnMut(JsValue)>,
+    callback: Closure<dyn FnMut(web_sys::Event)>,
+    /// The adapter's channel, closed with the watch.
+    channel: Option<BroadcastChannel>,
 }
 
 impl Drop for StoreWatch {
     fn drop(&mut self) {
-        let _ = call(
-            &self.target,
-            "removeEventListener",
-            &[
-                JsValue::from_str(self.event),
-                self.callback.as_ref().clone(),
-            ],
+        let _ = self.target.remove_event_listener_with_callback(
+            self.event,
+            self.callback.as_ref().unchecked_ref(),
         );
-        if self.event == "message" {
-            let _ = call(&self.target, "close", &[]);
+        if let Some(c) = &self.channel {
+            c.close();
         }
     }
 }
@@ -77,11 +93,19 @@ impl WebStore {
     /// Workers) or that throws on access falls back at once.
     #[must_use]
     pub fn new(kind: StorageKind, on_error: Option<js_sys::Function>) -> Self {
+        // Reading `localStorage` itself throws a SecurityError in some
+        // sandboxes; web-sys's getter catches it.
         let (name, backend) = match kind {
             StorageKind::Memory => ("memory", None),
-            StorageKind::Session => ("sessionStorage", Some(web_storage("sessionStorage"))),
-            StorageKind::Local => ("localStorage", Some(web_storage("localStorage"))),
-            StorageKind::Adapter(obj) => ("adapter", Some(Ok(obj))),
+            StorageKind::Session => (
+                "sessionStorage",
+                Some(window().session_storage().ok().flatten().map(Backend::Web)),
+            ),
+            StorageKind::Local => (
+                "localStorage",
+                Some(window().local_storage().ok().flatten().map(Backend::Web)),
+            ),
+            StorageKind::Adapter(obj) => ("adapter", Some(Some(Backend::Adapter(obj)))),
         };
         let store = Self {
             backend: RefCell::new(None),
@@ -91,8 +115,8 @@ impl WebStore {
             channel: RefCell::new(None),
         };
         match backend {
-            Some(Ok(b)) => *store.backend.borrow_mut() = Some(b),
-            Some(Err(())) => store.fall_back(),
+            Some(Some(b)) => *store.backend.borrow_mut() = Some(b),
+            Some(None) => store.fall_back(),
             None => {}
         }
         store
@@ -110,50 +134,53 @@ impl WebStore {
     /// page.
     pub fn watch(&self, key: &str, on_change: impl Fn() + 'static) -> Option<StoreWatch> {
         let backend = self.backend.borrow().clone()?;
-        if !global("document").is_object() || !self.is_shared() {
+        if !is_page() || !self.is_shared() {
             return None;
         }
-        let (target, event, callback) = if self.kind == "adapter" {
-            let channel = self.channel(key)?;
-            let cb = Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| on_change());
-            (channel, "message", cb)
-        } else {
-            let key = key.to_owned();
-            let cb = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
-                // `key` is null when another tab called `localStorage.clear()`.
-                let changed = get(&e, "key");
-                if get(&e, "storageArea") == backend
-                    && (changed.is_null() || changed.as_string().as_deref() == Some(&key))
-                {
-                    on_change();
-                }
-            });
-            (js_sys::global().into(), "storage", cb)
+        let (target, event, callback, channel) = match backend {
+            Backend::Adapter(_) => {
+                let channel = self.channel(key)?;
+                let cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| on_change());
+                (channel.clone().into(), "message", cb, Some(channel))
+            }
+            Backend::Web(storage) => {
+                let key = key.to_owned();
+                let cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+                    let e: &StorageEvent = e.unchecked_ref();
+                    // `key` is null when another tab called `localStorage.clear()`.
+                    let changed = e.key();
+                    if e.storage_area().as_ref() == Some(&storage)
+                        && changed.as_ref().is_none_or(|k| *k == key)
+                    {
+                        on_change();
+                    }
+                });
+                (scope().unchecked_into::<EventTarget>(), "storage", cb, None)
+            }
         };
-        call(
-            &target,
-            "addEventListener",
-            &[JsValue::from_str(event), callback.as_ref().clone()],
-        )?;
+        target
+            .add_event_listener_with_callback(event, callback.as_ref().unchecked_ref())
+            .ok()?;
         Some(StoreWatch {
             target,
             event,
             callback,
+            channel,
         })
     }
 
     /// The adapter's BroadcastChannel for `key`, opened on first use; only
     /// in a page with BroadcastChannel.
-    fn channel(&self, key: &str) -> Option<JsValue> {
+    fn channel(&self, key: &str) -> Option<BroadcastChannel> {
         if let Some(c) = self.channel.borrow().as_ref() {
             return Some(c.clone());
         }
-        let ctor: js_sys::Function = global("BroadcastChannel").dyn_into().ok()?;
-        if self.kind != "adapter" || !global("document").is_object() {
+        if self.kind != "adapter" || !is_page() {
             return None;
         }
-        let name = js_sys::Array::of1(&JsValue::from_str(&format!("tokenkeeper:{key}")));
-        let c = js_sys::Reflect::construct(&ctor, &name).ok()?;
+        // Without BroadcastChannel the constructor throws, and web-sys
+        // catches it.
+        let c = BroadcastChannel::new(&format!("tokenkeeper:{key}")).ok()?;
         *self.channel.borrow_mut() = Some(c.clone());
         Some(c)
     }
@@ -162,7 +189,7 @@ impl WebStore {
     fn announce(&self, key: &str) {
         if self.backend.borrow().is_some() {
             if let Some(c) = self.channel(key) {
-                let _ = call(&c, "postMessage", &[JsValue::from_str("changed")]);
+                let _ = c.post_message(&JsValue::from_str("changed"));
             }
         }
     }
@@ -179,19 +206,30 @@ impl WebStore {
                 &JsValue::from_str("AUTH_STORAGE"),
                 &JsValue::from_str(self.kind),
             );
-            let queue: Option<js_sys::Function> = global("queueMicrotask").dyn_into().ok();
-            let _ = match queue {
-                Some(q) => q.call1(&JsValue::UNDEFINED, &report),
-                None => report.call0(&JsValue::UNDEFINED),
-            };
+            scope().queue_microtask(report.unchecked_ref());
         }
     }
 
-    /// Calls the backend; `None` when there is none or it just failed (and
-    /// the store fell back to memory, which already holds every write).
-    async fn backend_call(&self, method: &str, args: &[JsValue]) -> Option<JsValue> {
+    /// Runs `op` on the backend: `Some` of the value read (`None` for a
+    /// write or a missing key), or `None` when there is no backend or it
+    /// just failed (and the store fell back to memory, which already holds
+    /// every write).
+    async fn on_backend(&self, op: Op<'_>) -> Option<Option<String>> {
         let backend = self.backend.borrow().clone()?;
-        match call_method(&backend, method, args).await {
+        let done = match (&backend, op) {
+            (Backend::Web(s), Op::Get(k)) => s.get_item(k),
+            (Backend::Web(s), Op::Set(k, v)) => s.set_item(k, v).map(|()| None),
+            (Backend::Web(s), Op::Delete(k)) => s.remove_item(k).map(|()| None),
+            (Backend::Adapter(a), op) => {
+                let (method, args) = match op {
+                    Op::Get(k) => ("get", vec![JsValue::from_str(k)]),
+                    Op::Set(k, v) => ("set", vec![JsValue::from_str(k), JsValue::from_str(v)]),
+                    Op::Delete(k) => ("delete", vec![JsValue::from_str(k)]),
+                };
+                call_method(a, method, &args).await.map(|v| v.as_string())
+            }
+        };
+        match done {
             Ok(v) => Some(v),
             Err(_) => {
                 self.fall_back();
@@ -199,32 +237,12 @@ impl WebStore {
             }
         }
     }
-
-    fn method(&self, web_storage: &'static str, adapter: &'static str) -> &'static str {
-        if self.kind == "adapter" {
-            adapter
-        } else {
-            web_storage
-        }
-    }
-}
-
-/// `globalThis[name]` if reading it works and yields an object.
-fn web_storage(name: &str) -> Result<JsValue, ()> {
-    // Reading `localStorage` itself throws a SecurityError in some
-    // sandboxes; `global` maps a throw to undefined.
-    let s = global(name);
-    if s.is_object() { Ok(s) } else { Err(()) }
 }
 
 impl TokenStore for WebStore {
     async fn get(&self, key: &str) -> Result<Option<String>, Error> {
-        let args = [JsValue::from_str(key)];
-        match self
-            .backend_call(self.method("getItem", "get"), &args)
-            .await
-        {
-            Some(v) => Ok(v.as_string()),
+        match self.on_backend(Op::Get(key)).await {
+            Some(v) => Ok(v),
             None => Ok(self
                 .memory
                 .borrow()
@@ -240,18 +258,14 @@ impl TokenStore for WebStore {
             memory.retain(|(k, _)| k != key);
             memory.push((key.to_owned(), value.to_owned()));
         }
-        let args = [JsValue::from_str(key), JsValue::from_str(value)];
-        self.backend_call(self.method("setItem", "set"), &args)
-            .await;
+        self.on_backend(Op::Set(key, value)).await;
         self.announce(key);
         Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<(), Error> {
         self.memory.borrow_mut().retain(|(k, _)| k != key);
-        let args = [JsValue::from_str(key)];
-        self.backend_call(self.method("removeItem", "delete"), &args)
-            .await;
+        self.on_backend(Op::Delete(key)).await;
         self.announce(key);
         Ok(())
     }
