@@ -1,6 +1,9 @@
 //! A manual-clock timeline through the session: login → scheduled refresh →
 //! rotation → transient failure → backoff → terminal failure → ended once,
 //! with no refresh after it.
+// A native suite: `wasm-pack test` builds every test target for wasm32,
+// where the native dev-dependencies (the fakes, proptest) are missing.
+#![cfg(not(target_arch = "wasm32"))]
 // Tests fail by panicking; unwrap/expect in helpers is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -166,7 +166,9 @@ pub(crate) fn push_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+// Not on wasm32: proptest is a native dev-dependency.
 #[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use proptest::prelude::*;

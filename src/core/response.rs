@@ -632,7 +632,9 @@ impl<'de> Visitor<'de> for TopVisitor {
     }
 }
 
+// Not on wasm32: proptest is a native dev-dependency.
 #[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::floor_decimal;
     use proptest::prelude::*;

@@ -1,10 +1,12 @@
-//! wasm-bindgen tests run in headless Chromium: the shared suite, plus what
-//! only a page has (Web Storage, the safety rails for secrets in a page).
+//! wasm-bindgen tests run in a page in headless Chromium: the shared suite
+//! and the Web Locks suite, plus what only a page has (Web Storage, the
+//! safety rails for secrets in a page).
 #![cfg(target_arch = "wasm32")]
 
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
+mod web;
 
 use js_sys::Reflect;
 use tokenkeeper::js::KeeperCore;

@@ -14,7 +14,8 @@ use crate::devserver::{self, Devserver};
 use crate::toolchain::{Toolchain, WASM_TARGET};
 use crate::{Paths, Result, build, cmd, fuzz, repro, setup};
 
-/// Where the wasm-bindgen test runner finds chromedriver (from `chromium-driver`).
+/// Where wasm-pack and the wasm-bindgen test runner find chromedriver (from
+/// `chromium-driver`).
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// What a suite needs to run.
@@ -241,33 +242,58 @@ fn fuzz_smoke(c: &Ctx<'_>) -> Outcome {
     outcome
 }
 
-/// The wasm-bindgen suites (Node and headless Chromium) against a devserver
-/// whose URL the tests read at compile time (`TOKENKEEPER_DEVSERVER`); the
-/// test page is served from a fixed free port so the devserver's CORS
-/// allow-list can name its origin.
+/// The wasm-bindgen suites with `wasm-pack test` (dev profile): the Node
+/// suite (`tests/wasm/node.rs`) with `--node`, then the browser suite
+/// (`tests/wasm/browser.rs`) with `--headless --chrome` (Debian's
+/// chromedriver, the repository's `webdriver.json`). Both run against a
+/// devserver whose URL the tests read at compile time
+/// (`TOKENKEEPER_DEVSERVER`); the test page is served from a fixed free port
+/// so the devserver's CORS allow-list can name its origin. `--mode
+/// no-install`: the wasm-bindgen CLI that setup installed, nothing
+/// downloaded. wasm-pack builds every test target for wasm32: the native
+/// suites are empty there (`#![cfg(not(target_arch = "wasm32"))]`) and each
+/// runner skips the other environment's suite. The output of both runs is
+/// returned together; the status is the first failure's, if any.
 fn wasm_tests(c: &Ctx<'_>) -> Result<(ExitStatus, String)> {
     let page_port = devserver::free_port()?;
     let page_origin = format!("http://127.0.0.1:{page_port}");
     let bin = devserver::build(c.paths, &c.toolchain)?;
     let server = Devserver::start(&bin, &["--access-ttl", "3", "--cors-origin", &page_origin])?;
     println!("test: devserver at {} (CORS for {page_origin})", server.url);
-    let mut cargo = c.toolchain.cargo(c.paths);
-    cargo
-        .args(["test", "-p", "tokenkeeper", "--target", WASM_TARGET])
-        .args(["--test", "wasm_node", "--test", "wasm_browser"])
-        .env("TOKENKEEPER_DEVSERVER", &server.url)
-        .env(
-            "WASM_BINDGEN_TEST_ADDRESS",
-            format!("127.0.0.1:{page_port}"),
-        )
-        .env("CHROMEDRIVER", CHROMEDRIVER)
-        .env(
-            "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
-            c.paths.root.join("webdriver.json"),
-        );
-    let result = cmd::tee(&mut cargo);
+    let mut runs = Vec::new();
+    for environment in [&["--node"][..], &["--headless", "--chrome"]] {
+        let mut wasm_pack = c.toolchain.command("wasm-pack");
+        wasm_pack
+            .current_dir(&c.paths.root)
+            .env("CARGO_TARGET_DIR", &c.paths.target)
+            .arg("test")
+            .args(environment)
+            .args(["--mode", "no-install"])
+            .env("TOKENKEEPER_DEVSERVER", &server.url)
+            .env(
+                "WASM_BINDGEN_TEST_ADDRESS",
+                format!("127.0.0.1:{page_port}"),
+            )
+            .env("CHROMEDRIVER", CHROMEDRIVER)
+            .env(
+                "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
+                c.paths.root.join("webdriver.json"),
+            );
+        runs.push(cmd::tee(&mut wasm_pack));
+    }
     drop(server);
-    result
+    let mut output = String::new();
+    let mut status = None;
+    for run in runs {
+        let (s, out) = run?;
+        output.push_str(&out);
+        if status.is_none_or(|first: ExitStatus| first.success()) {
+            status = Some(s);
+        }
+    }
+    status
+        .map(|s| (s, output))
+        .ok_or_else(|| "no wasm-pack run".to_owned())
 }
 
 /// `node --test <path>` with the devserver binary in `DEVSERVER_BIN` (the

@@ -1,7 +1,10 @@
-//! wasm-bindgen tests shared by the Node and the browser suites: the wasm
-//! `KeeperCore` against the real devserver over loopback, whose URL
+//! wasm-bindgen tests shared by the Node, the page and the worker suites:
+//! the adapters on their own (`adapters`), and the wasm `KeeperCore` against
+//! the real devserver over loopback, whose URL
 //! `cargo xtask test` passes in at compile time as `TOKENKEEPER_DEVSERVER`
 //! (started with `--access-ttl 3`, CORS for the test page's origin).
+
+mod adapters;
 
 use js_sys::{Function, Promise, Reflect};
 use tokenkeeper::js::KeeperCore;
@@ -16,11 +19,11 @@ fn server() -> &'static str {
 }
 
 /// A JS function from source, for the bits of test glue that are JS.
-fn js(args: &str, body: &str) -> Function {
+pub(crate) fn js(args: &str, body: &str) -> Function {
     Function::new_with_args(args, body)
 }
 
-async fn wait(p: Promise) -> Result<JsValue, JsValue> {
+pub(crate) async fn wait(p: Promise) -> Result<JsValue, JsValue> {
     JsFuture::from(p).await
 }
 
@@ -40,7 +43,7 @@ async fn admin(method: &str, path: &str, body: &str) -> JsValue {
 }
 
 /// `stats[group][key]` as a number (0 when absent).
-async fn stat(group: &str, key: &str) -> f64 {
+pub(crate) async fn stat(group: &str, key: &str) -> f64 {
     let stats = admin("GET", "stats", "").await;
     let g = Reflect::get(&stats, &group.into()).unwrap();
     Reflect::get(&g, &key.into())
@@ -50,7 +53,7 @@ async fn stat(group: &str, key: &str) -> f64 {
 }
 
 /// Events received, as `type` strings, shared with the emit function.
-fn recorder() -> (Function, js_sys::Array) {
+pub(crate) fn recorder() -> (Function, js_sys::Array) {
     let log = js_sys::Array::new();
     let f = js("log", "return (type, detail) => log.push(type)")
         .call1(&JsValue::NULL, &log)
@@ -58,19 +61,19 @@ fn recorder() -> (Function, js_sys::Array) {
     (f.into(), log)
 }
 
-fn events(log: &js_sys::Array) -> Vec<String> {
+pub(crate) fn events(log: &js_sys::Array) -> Vec<String> {
     log.iter().filter_map(|v| v.as_string()).collect()
 }
 
 /// Options from JSON with the devserver URL put in for `$`.
-fn options(json: &str) -> JsValue {
+pub(crate) fn options(json: &str) -> JsValue {
     js_sys::JSON::parse(&json.replace('$', server())).unwrap()
 }
 
 const FAST: &str = r#""refresh": { "leadFraction": 0.5, "minLeadMs": 200, "maxLeadMs": 1000,
     "maxJitterMs": 0, "minIntervalMs": 100, "backoffBaseMs": 200 }"#;
 
-fn lgdx(extra: &str) -> JsValue {
+pub(crate) fn lgdx(extra: &str) -> JsValue {
     options(&format!(
         r#"{{ "profile": {{ "kind": "json", "loginUrl": "$/Identity/Auth/Login",
         "refreshUrl": "$/Identity/Auth/Refresh", "headers": {{ "X-API-Key": "lgdx-demo-api-key" }} }},
@@ -78,25 +81,25 @@ fn lgdx(extra: &str) -> JsValue {
     ))
 }
 
-fn user() -> JsValue {
+pub(crate) fn user() -> JsValue {
     options(r#"{ "username": "demo", "password": "demo-password" }"#)
 }
 
-async fn sleep(ms: i32) {
+pub(crate) async fn sleep(ms: i32) {
     let p = js("ms", "return new Promise(r => setTimeout(r, ms))")
         .call1(&JsValue::NULL, &ms.into())
         .unwrap();
     wait(p.into()).await.unwrap();
 }
 
-fn status(core: &KeeperCore) -> String {
+pub(crate) fn status(core: &KeeperCore) -> String {
     Reflect::get(&core.state().unwrap(), &"status".into())
         .unwrap()
         .as_string()
         .unwrap()
 }
 
-fn code(err: &JsValue) -> String {
+pub(crate) fn code(err: &JsValue) -> String {
     Reflect::get(err, &"code".into())
         .unwrap()
         .as_string()
@@ -200,15 +203,20 @@ async fn keycloak_password_grant_with_refresh_expiry() {
     core.close();
 }
 
-#[wasm_bindgen_test]
-async fn restore_after_reload_through_a_storage_adapter() {
-    let store = js(
+/// A storage adapter over a `Map` (its `m`), as a user would write one.
+pub(crate) fn memory_adapter() -> JsValue {
+    js(
         "",
         "const m = new Map(); return { get: async k => m.get(k) ?? null, \
          set: async (k, v) => { m.set(k, v) }, delete: async k => { m.delete(k) }, m };",
     )
     .call0(&JsValue::NULL)
-    .unwrap();
+    .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn restore_after_reload_through_a_storage_adapter() {
+    let store = memory_adapter();
     let with_store = |core_opts: JsValue| {
         Reflect::set(&core_opts, &"storage".into(), &store).unwrap();
         Reflect::set(&core_opts, &"storageKey".into(), &"restore-test".into()).unwrap();
