@@ -1,6 +1,6 @@
 // (1) Bundle cost. tokenkeeper as shipped (.wasm + the browser entry
-// `index.js`, one module holding the wasm-bindgen glue, the TokenKeeper class
-// and the fetch adapter's JS half; each file compressed on its own, as a CDN
+// `index.js`, one module holding the wasm-bindgen glue and the TokenKeeper
+// class; each file compressed on its own, as a CDN
 // serves them) and as a bundler emits it (the entries minified into one JS
 // file, plus the .wasm asset).
 // Peers: an esbuild browser bundle (`--bundle --minify --format=esm

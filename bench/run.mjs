@@ -152,7 +152,7 @@ function markdown(r) {
   const ours = r.size.bundles.tokenkeeper.total;
   const rows = [
     ['tokenkeeper .wasm', s.wasm],
-    ['tokenkeeper browser entry (`index.js`: glue, class and fetch adapter in one module)', s.entry],
+    ['tokenkeeper browser entry (`index.js`: glue and class in one module)', s.entry],
     ['tokenkeeper as shipped: .wasm + `index.js`', s.total],
     ['**tokenkeeper bundled: minified JS + .wasm**', ours],
     ...['oidc-client-ts', 'auth0-spa-js', 'keycloak-js', 'oauth4webapi', 'jwt-decode', 'jose-decode'].map((p) => [

@@ -3,8 +3,8 @@
 //! `wasm-pack build --target web --release` (cargo for wasm32, then
 //! wasm-bindgen) → `wasm-opt -Oz`
 //! → the entry files from `pkg-templates/`, each bundled by esbuild with
-//! the glue, `src/js/keeper.js` (the `TokenKeeper` class) and the
-//! adapters' JS halves into one module (one module to load instead of four)
+//! the glue and `src/js/keeper.js` (the `TokenKeeper` class) into one
+//! module (one module to load instead of three)
 //! → the types, `package.json` and README (placeholders filled from
 //! `Cargo.toml`), the two license texts → every file made `0644` → a check
 //! that no file names a directory of this machine (`repro.rs`) → size report.
