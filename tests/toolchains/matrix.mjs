@@ -20,7 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launch } from '../e2e/support/demo.mjs';
 import { startDevserver } from '../js/support/devserver.mjs';
 import { checkExercise, files, freePort, secs, serve, sizes, sleep, start, run, tail } from './support.mjs';
 
@@ -99,24 +99,12 @@ before(async () => {
   const app = JSON.parse(await readFile(join(ctx.dir, 'node_modules', 'tokenkeeper', 'package.json'), 'utf8'));
   assert.equal(app.version, info.version, 'the installed package is the packed one');
 
-  ctx.profile = await mkdtemp(join(ctx.dir, 'chromium-'));
-  ctx.browser = await chromium.launchPersistentContext(ctx.profile, {
-    executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  ctx.chromium = await launch();
+  ctx.browser = ctx.chromium.context;
 });
 
 after(async () => {
-  await ctx.browser?.close();
+  await ctx.chromium?.close();
   await Promise.all([...ctx.running].map((s) => s.stop()));
   if (ctx.dir && process.env.MATRIX_KEEP !== '1') await rm(ctx.dir, { recursive: true, force: true });
   else if (ctx.dir) console.log(`# kept ${ctx.dir}`);

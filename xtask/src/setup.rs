@@ -27,8 +27,9 @@ const DEFAULT_RUSTUP_TIMEOUT: u32 = 20;
 /// (Miniflare 4 with the workerd it depends on, Deno): their own npm project,
 /// pinned by its lockfile, apart from the root one.
 const EDGE_TOOLS: &str = "tests/edge/tools";
-/// Checks the installed edge runtimes; prints their versions. Miniflare runs
-/// the workerd it depends on, so the lockfile must pin exactly that one.
+/// Checks the installed edge runtimes (each binary runs); prints their
+/// versions. Miniflare runs the workerd it depends on, so the lockfile must
+/// pin exactly that one.
 const EDGE_TOOLS_CHECK: &str = r#"
 const dir = process.argv[1];
 const v = (name) => require(`${dir}/node_modules/${name}/package.json`);
@@ -36,6 +37,9 @@ const [mf, wd, deno] = [v('miniflare'), v('workerd'), v('deno')];
 if (mf.dependencies.workerd !== wd.version) {
   console.error(`miniflare ${mf.version} depends on workerd ${mf.dependencies.workerd}, the lockfile pins ${wd.version}`);
   process.exit(1);
+}
+for (const bin of ['workerd', 'deno']) {
+  require('child_process').execFileSync(`${dir}/node_modules/.bin/${bin}`, ['--version']);
 }
 console.log(`miniflare ${mf.version} (workerd ${wd.version}), deno ${deno.version}`);
 "#;
@@ -326,115 +330,26 @@ impl Setup<'_> {
         ))
     }
 
-    /// Miniflare, workerd and Deno: `npm ci` of [`EDGE_TOOLS`]'s lockfile in
-    /// their own directory ([`edge_tool`]), unless its stamp (a hash of the
-    /// lockfile and the Node version) still matches.
+    /// Miniflare, workerd and Deno: [`EDGE_TOOLS`] installed into
+    /// [`edge_tools_dir`] (see [`npm_project`]).
     fn edge_tools(&mut self) -> Result<((), String)> {
-        let dir = edge_tools_dir(self.paths);
-        let source = self.paths.root.join(EDGE_TOOLS);
-        let manifest = fs::read(source.join("package.json"))
-            .map_err(|e| format!("reading {EDGE_TOOLS}/package.json: {e}"))?;
-        let lock = fs::read(source.join("package-lock.json"))
-            .map_err(|e| format!("reading {EDGE_TOOLS}/package-lock.json: {e}"))?;
-        let node = cmd::output(Command::new("node").arg("--version"))?;
-        let stamp = format!("{:016x} {}", fnv1a(&lock), node.trim());
-        let stamp_path = dir.join(".xtask-stamp");
-        let check = || {
-            cmd::output(
-                Command::new("node")
-                    .arg("-e")
-                    .arg(EDGE_TOOLS_CHECK)
-                    .arg(&dir),
-            )
-            .map(|v| v.trim().to_owned())
-        };
-        let bins = ["workerd", "deno"].map(|t| edge_tool(self.paths, t));
-        let present = bins.iter().all(|b| b.exists());
-        if present && fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp) {
-            if let Ok(versions) = check() {
-                return Ok(((), format!("{versions} present")));
-            }
-        }
-        doing(&format!(
-            "npm ci of {EDGE_TOOLS}/package-lock.json into {}",
-            dir.display()
-        ));
-        fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-        let _ = fs::remove_file(&stamp_path);
-        for (name, bytes) in [("package.json", &manifest), ("package-lock.json", &lock)] {
-            fs::write(dir.join(name), bytes)
-                .map_err(|e| format!("writing {}: {e}", dir.join(name).display()))?;
-        }
-        cmd::output(
-            Command::new("npm")
-                .arg("ci")
-                .arg("--prefix")
-                .arg(&dir)
-                .args(["--no-audit", "--no-fund"]),
-        )?;
-        for bin in &bins {
-            cmd::output(Command::new(bin).arg("--version"))?;
-        }
-        let versions = check()?;
-        fs::write(&stamp_path, &stamp)
-            .map_err(|e| format!("writing {}: {e}", stamp_path.display()))?;
-        Ok(((), format!("installed {versions}")))
+        npm_project(
+            self.paths,
+            EDGE_TOOLS,
+            &edge_tools_dir(self.paths),
+            EDGE_TOOLS_CHECK,
+        )
     }
 
-    /// The tools of the toolchain matrix: `npm ci` of [`TOOLCHAINS`]'s
-    /// lockfile into [`toolchains_dir`], unless its stamp (a hash of the
-    /// lockfile and the Node version) still matches. The matrix compares
-    /// the copy of the lockfile installed there with the repository's.
+    /// The tools of the toolchain matrix: [`TOOLCHAINS`] installed into
+    /// [`toolchains_dir`] (see [`npm_project`]; about 570 MB).
     fn toolchains(&mut self) -> Result<((), String)> {
-        let dir = toolchains_dir(self.paths);
-        let source = self.paths.root.join(TOOLCHAINS);
-        let manifest = fs::read(source.join("package.json"))
-            .map_err(|e| format!("reading {TOOLCHAINS}/package.json: {e}"))?;
-        let lock = fs::read(source.join("package-lock.json"))
-            .map_err(|e| format!("reading {TOOLCHAINS}/package-lock.json: {e}"))?;
-        let node = cmd::output(Command::new("node").arg("--version"))?;
-        let stamp = format!("{:016x} {}", fnv1a(&lock), node.trim());
-        let stamp_path = dir.join(".xtask-stamp");
-        let check = || {
-            cmd::output(
-                Command::new("node")
-                    .arg("-e")
-                    .arg(TOOLCHAINS_CHECK)
-                    .arg(&dir),
-            )
-            .map(|v| v.trim().to_owned())
-        };
-        let installed_lock = fs::read(dir.join("package-lock.json")).ok();
-        if fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp)
-            && installed_lock.as_deref() == Some(lock.as_slice())
-        {
-            if let Ok(versions) = check() {
-                return Ok(((), format!("{versions} present")));
-            }
-        }
-        doing(&format!(
-            "npm ci of {TOOLCHAINS}/package-lock.json into {} (about 570 MB)",
-            dir.display()
-        ));
-        fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-        let _ = fs::remove_file(&stamp_path);
-        // Run directories left by an interrupted matrix.
-        let _ = fs::remove_dir_all(dir.join("runs"));
-        for (name, bytes) in [("package.json", &manifest), ("package-lock.json", &lock)] {
-            fs::write(dir.join(name), bytes)
-                .map_err(|e| format!("writing {}: {e}", dir.join(name).display()))?;
-        }
-        cmd::output(
-            Command::new("npm")
-                .arg("ci")
-                .arg("--prefix")
-                .arg(&dir)
-                .args(["--no-audit", "--no-fund"]),
-        )?;
-        let versions = check()?;
-        fs::write(&stamp_path, &stamp)
-            .map_err(|e| format!("writing {}: {e}", stamp_path.display()))?;
-        Ok(((), format!("installed {versions}")))
+        npm_project(
+            self.paths,
+            TOOLCHAINS,
+            &toolchains_dir(self.paths),
+            TOOLCHAINS_CHECK,
+        )
     }
 
     /// Installs the Debian packages that are not installed yet (no
@@ -487,6 +402,55 @@ pub(crate) fn edge_tool(paths: &Paths, name: &str) -> PathBuf {
 /// The directory of an edge runtime's npm package (`miniflare`).
 pub(crate) fn edge_package(paths: &Paths, name: &str) -> PathBuf {
     edge_tools_dir(paths).join("node_modules").join(name)
+}
+
+/// `npm ci` of the npm project `project` (a directory of the repository
+/// with `package.json` and `package-lock.json`) into `dir`, outside the work
+/// tree, unless `dir` holds a stamp of the same lockfile and Node version
+/// and the same lockfile, and `check` (a Node script given `dir`, which
+/// prints the installed versions or fails) passes. Run directories left in
+/// `dir/runs` by an interrupted suite go with a new install.
+fn npm_project(paths: &Paths, project: &str, dir: &Path, check: &str) -> Result<((), String)> {
+    let source = paths.root.join(project);
+    let read = |name: &str| {
+        fs::read(source.join(name)).map_err(|e| format!("reading {project}/{name}: {e}"))
+    };
+    let (manifest, lock) = (read("package.json")?, read("package-lock.json")?);
+    let node = cmd::output(Command::new("node").arg("--version"))?;
+    let stamp = format!("{:016x} {}", fnv1a(&lock), node.trim());
+    let stamp_path = dir.join(".xtask-stamp");
+    let versions = || {
+        cmd::output(Command::new("node").arg("-e").arg(check).arg(dir)).map(|v| v.trim().to_owned())
+    };
+    let installed_lock = fs::read(dir.join("package-lock.json")).ok();
+    if fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp)
+        && installed_lock.as_deref() == Some(lock.as_slice())
+    {
+        if let Ok(found) = versions() {
+            return Ok(((), format!("{found} present")));
+        }
+    }
+    doing(&format!(
+        "npm ci of {project}/package-lock.json into {}",
+        dir.display()
+    ));
+    fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let _ = fs::remove_file(&stamp_path);
+    let _ = fs::remove_dir_all(dir.join("runs"));
+    for (name, bytes) in [("package.json", &manifest), ("package-lock.json", &lock)] {
+        fs::write(dir.join(name), bytes)
+            .map_err(|e| format!("writing {}: {e}", dir.join(name).display()))?;
+    }
+    cmd::output(
+        Command::new("npm")
+            .arg("ci")
+            .arg("--prefix")
+            .arg(dir)
+            .args(["--no-audit", "--no-fund"]),
+    )?;
+    let found = versions()?;
+    fs::write(&stamp_path, &stamp).map_err(|e| format!("writing {}: {e}", stamp_path.display()))?;
+    Ok(((), format!("installed {found}")))
 }
 
 /// `apt-get` without prompts.
