@@ -127,6 +127,8 @@ pub struct Config {
     pub www_dir: Option<PathBuf>,
     /// Directory served at `/pkg/` (the built package; `.wasm` as `application/wasm`).
     pub pkg_dir: Option<PathBuf>,
+    /// A Content-Security-Policy sent with every file of `/demo/`.
+    pub csp: Option<String>,
     /// Print one line per API request to stderr (never a secret).
     pub verbose: bool,
 }
@@ -150,6 +152,7 @@ OPTIONS:
   --cors-origin ORIGIN   allow this origin (repeatable or comma-separated; '*' refused)
   --www DIR              serve DIR at /demo/
   --pkg DIR              serve DIR at /pkg/
+  --csp POLICY           send POLICY as the Content-Security-Policy of /demo/
   --verbose              one line per API request on stderr (no secrets)
   -h, --help             print this help
 ";
@@ -213,11 +216,22 @@ where
             }
             "--www" => cfg.www_dir = Some(PathBuf::from(value(&flag)?)),
             "--pkg" => cfg.pkg_dir = Some(PathBuf::from(value(&flag)?)),
+            "--csp" => cfg.csp = Some(check_csp(&value(&flag)?)?),
             "--verbose" => cfg.verbose = true,
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
     }
     Ok(Command::Run(cfg))
+}
+
+/// A policy that fits in a header value (visible ASCII and spaces).
+fn check_csp(policy: &str) -> Result<String, String> {
+    if policy.trim().is_empty() || !policy.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
+        return Err(format!(
+            "--csp takes a policy of visible ASCII, not {policy:?}"
+        ));
+    }
+    Ok(policy.to_string())
 }
 
 fn on_off(flag: &str, v: &str) -> Result<bool, String> {
@@ -288,6 +302,8 @@ mod tests {
             "http://localhost:5173,http://127.0.0.1:8080",
             "--www",
             "www",
+            "--csp",
+            "script-src 'self' 'wasm-unsafe-eval'",
         ]);
         assert_eq!(c.port, 0);
         assert_eq!(c.settings.access_ttl, 5);
@@ -300,6 +316,10 @@ mod tests {
         assert_eq!(c.settings.api_reject_status, 403);
         assert_eq!(c.cors_origins.len(), 2);
         assert_eq!(c.www_dir.as_deref(), Some(std::path::Path::new("www")));
+        assert_eq!(
+            c.csp.as_deref(),
+            Some("script-src 'self' 'wasm-unsafe-eval'")
+        );
     }
 
     #[test]
@@ -313,6 +333,8 @@ mod tests {
             &["--tnco-reissue", "yes"][..],
             &["--api-reject-status", "500"][..],
             &["--api-reject-status", "x"][..],
+            &["--csp", " "][..],
+            &["--csp", "script-src 'self'\ndefault-src *"][..],
             &["--nope"][..],
         ] {
             assert!(parse_args(bad.iter().copied()).is_err(), "{bad:?}");

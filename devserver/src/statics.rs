@@ -3,10 +3,12 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde_json::json;
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::Config;
 use crate::endpoints::NAMES;
@@ -18,7 +20,7 @@ pub(crate) fn routes(config: &Config) -> Router<Arc<AppState>> {
         r = r
             .route("/", get(|| async { Redirect::to("/demo/") }))
             .route("/demo", get(|| async { Redirect::to("/demo/") }))
-            .nest_service("/demo/", ServeDir::new(www));
+            .nest_service("/demo/", demo(www, config.csp.as_deref()));
     } else {
         r = r.route("/", get(index));
     }
@@ -28,6 +30,19 @@ pub(crate) fn routes(config: &Config) -> Router<Arc<AppState>> {
         r = r.nest_service("/pkg/", ServeDir::new(pkg));
     }
     r
+}
+
+/// The demo page's files, with `csp` as their Content-Security-Policy
+/// (`--csp`; checked to be a valid header value when the flags are read).
+fn demo(www: &std::path::Path, csp: Option<&str>) -> Router {
+    let files = Router::new().fallback_service(ServeDir::new(www));
+    match csp.and_then(|p| HeaderValue::from_str(p).ok()) {
+        Some(policy) => files.layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            policy,
+        )),
+        None => files,
+    }
 }
 
 async fn index() -> Response {
