@@ -1,7 +1,7 @@
 // The toolchain matrix: the package as an app gets it (the `npm pack`
 // tarball of pkg/, installed by npm into the app, not linked), built by each
 // tool with its defaults or the one documented setting, then run: pages,
-// dedicated Workers and Service Workers in Debian's headless Chromium, a
+// dedicated Workers, SharedWorkers and Service Workers in Debian's headless Chromium, a
 // Worker under `wrangler dev`, Node, and type checks with tsc. Every row logs
 // in against its own devserver on 127.0.0.1 and calls a protected API
 // (apps/shared/exercise.js), and prints what it built and what it ran.
@@ -139,7 +139,7 @@ async function copyInto(app, out, names) {
  * `expected` (`page`, `worker`, `serviceWorker`); returns the row's summary.
  */
 function checkResults(result, expected) {
-  const labels = { page: 'page', worker: 'dedicated Worker', serviceWorker: 'Service Worker' };
+  const labels = { page: 'page', worker: 'dedicated Worker', sharedWorker: 'SharedWorker', serviceWorker: 'Service Worker' };
   if (result?.error) throw new Error(`the app failed: ${result.error}`);
   assert.deepEqual(Object.keys(result ?? {}).sort(), [...expected].sort(), 'the app reported other contexts');
   return expected.map((name) => `${labels[name]}: ${checkExercise(result[name])}`).join('; ');
@@ -205,7 +205,7 @@ row('npm pack of pkg/: the tarball holds every entry, installed into the app wit
   t.diagnostic(`installed: npm install ./${name} into ${ctx.dir}`);
 });
 
-const VITE_ALL = ['page', 'worker', 'serviceWorker'];
+const VITE_ALL = ['page', 'worker', 'sharedWorker', 'serviceWorker'];
 
 /** Builds `app` with the Vite of npm package `pkg` and runs it in Chromium. */
 async function viteRow(t, pkg, app, setting, args = []) {
@@ -216,13 +216,13 @@ async function viteRow(t, pkg, app, setting, args = []) {
   t.diagnostic(`ran: ${summary}`);
 }
 
-row(`Vite ${version('vite')}, defaults: the page imports tokenkeeper; a dedicated Worker and a Service Worker import tokenkeeper/init`, (t) =>
+row(`Vite ${version('vite')}, defaults: the page imports tokenkeeper; a dedicated Worker, a SharedWorker and a Service Worker import tokenkeeper/init`, (t) =>
   viteRow(t, 'vite', 'vite', 'defaults'));
 
-row(`Vite ${version('vite7')}, defaults: the page imports tokenkeeper; a dedicated Worker and a Service Worker import tokenkeeper/init`, (t) =>
+row(`Vite ${version('vite7')}, defaults: the page imports tokenkeeper; a dedicated Worker, a SharedWorker and a Service Worker import tokenkeeper/init`, (t) =>
   viteRow(t, 'vite7', 'vite', 'defaults'));
 
-row(`Vite ${version('vite6')}, defaults: tokenkeeper/init on the page, in a dedicated Worker and a Service Worker`, (t) =>
+row(`Vite ${version('vite6')}, defaults: tokenkeeper/init on the page, in a dedicated Worker, a SharedWorker and a Service Worker`, (t) =>
   viteRow(t, 'vite6', 'vite-init', 'defaults'));
 
 row(`Vite ${version('vite6')}, build.target es2022: the page imports tokenkeeper (the default target refuses its top-level await)`, async (t) => {
@@ -238,7 +238,7 @@ row(`Vite ${version('vite6')}, build.target es2022: the page imports tokenkeeper
   await viteRow(t, 'vite6', 'vite', 'build.target es2022: vite build --target es2022', ['--target', 'es2022']);
 });
 
-/** The webpack build (all four configs at once), run once for both rows. */
+/** The webpack build (all five configs at once), run once for both rows. */
 let webpackBuild = null;
 function buildWebpack() {
   webpackBuild ??= (async () => {
@@ -265,18 +265,20 @@ function describeWebpack(b) {
 
 row(`webpack ${version('webpack')}, target web: the page imports tokenkeeper`, async (t) => {
   const { out, builds, ms } = await buildWebpack();
-  t.diagnostic(`built: webpack ${version('webpack')} (${secs(ms)} for the four builds) → ${describeWebpack(builds.page)}`);
+  t.diagnostic(`built: webpack ${version('webpack')} (${secs(ms)} for the five builds) → ${describeWebpack(builds.page)}`);
   assert.deepEqual(builds.page.tokenkeeper, ['index.js', 'tokenkeeper_bg.wasm'], 'target web: the browser entry');
   t.diagnostic(`ran: ${await inChromium(out, '/index.html', ['page'])}`);
 });
 
-row(`webpack ${version('webpack')}, target webworker: a dedicated Worker imports tokenkeeper, a Service Worker tokenkeeper/init (browser entries, not workerd.js)`, async (t) => {
+row(`webpack ${version('webpack')}, target webworker: a dedicated Worker imports tokenkeeper, a SharedWorker and a Service Worker tokenkeeper/init (browser entries, not workerd.js)`, async (t) => {
   const { out, builds } = await buildWebpack();
   t.diagnostic(`built: ${describeWebpack(builds.worker)}`);
+  t.diagnostic(`built: ${describeWebpack(builds.shared)}`);
   t.diagnostic(`built: ${describeWebpack(builds.sw)}`);
   assert.deepEqual(builds.worker.tokenkeeper, ['index.js', 'tokenkeeper_bg.wasm'], 'target webworker: the browser entry');
+  assert.deepEqual(builds.shared.tokenkeeper, ['init.js', 'tokenkeeper_bg.wasm'], 'tokenkeeper/init, target webworker');
   assert.deepEqual(builds.sw.tokenkeeper, ['init.js', 'tokenkeeper_bg.wasm'], 'tokenkeeper/init, target webworker');
-  t.diagnostic(`ran: ${await inChromium(out, '/workers.html', ['worker', 'serviceWorker'])}`);
+  t.diagnostic(`ran: ${await inChromium(out, '/workers.html', ['worker', 'sharedWorker', 'serviceWorker'])}`);
 });
 
 row(`Rollup ${version('rollup')}, @rollup/plugin-node-resolve ${version('@rollup/plugin-node-resolve')} + @web/rollup-plugin-import-meta-assets ${version('@web/rollup-plugin-import-meta-assets')}: the page imports tokenkeeper`, async (t) => {

@@ -1,6 +1,6 @@
 // The page side of the browser apps: hands an app's result to the matrix
 // (`window.__matrix`, read by the Chromium driver once it is set) and asks
-// the app's dedicated Worker and Service Worker for theirs.
+// the app's dedicated Worker, SharedWorker and Service Worker for theirs.
 
 /** Publishes the result of `promise` (or its error) to the page. */
 export function publish(promise) {
@@ -32,6 +32,21 @@ export function inWorker(worker) {
     };
     worker.onerror = (e) => resolve({ error: `dedicated worker: ${e.message ?? 'the script failed to load'}` });
   }).finally(() => worker.terminate());
+}
+
+/**
+ * Runs the exercise in a SharedWorker (see worker.js), over its port like
+ * `inWorker`; resolves to what it answers, or to `{ error }` when its
+ * script fails.
+ */
+export function inSharedWorker(worker) {
+  return new Promise((resolve) => {
+    worker.port.onmessage = (e) => {
+      if (e.data?.listening) worker.port.postMessage({ devserver: devserver() });
+      else resolve(e.data);
+    };
+    worker.onerror = (e) => resolve({ error: `shared worker: ${e.message ?? 'the script failed to load'}` });
+  }).finally(() => worker.port.close());
 }
 
 /**

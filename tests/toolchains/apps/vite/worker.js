@@ -1,4 +1,4 @@
-// The dedicated Worker and the Service Worker of the Vite apps: the entry
+// The dedicated Worker, the SharedWorker and the Service Worker of the Vite apps: the entry
 // without top-level await, instantiated by `initialize()`. A Service Worker
 // adds its listeners while the script first runs and instantiates the
 // module in `install`, and again (at once when done) per message, since the
