@@ -2,12 +2,14 @@
 // bench.svg into BENCH_OUT. Environment: BENCH_PKG (the built package),
 // BENCH_GLUE (wasm-bindgen's unbundled glue, for timing the wasm half
 // alone), BENCH_OUT, TOKENKEEPER_DEVSERVER (a running devserver, for the
-// loopback figures), BENCH_QUICK=1 (fewer iterations, for trying the
-// scripts out).
+// loopback figures), BENCH_VITE (the Vite package directory, for the
+// browser pages), CHROMIUM_BIN (default /usr/bin/chromium), BENCH_QUICK=1
+// (fewer iterations, for trying the scripts out).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { browserStart } from './browser.mjs';
 import { bundles } from './bundle.mjs';
 import { cold } from './cold.mjs';
 import { fmt } from './lib.mjs';
@@ -41,6 +43,16 @@ load.push(loadavg()[0]);
 step('4. token-request overhead (in memory, loopback)');
 const request = child('request.mjs');
 load.push(loadavg()[0]);
+step('7. start-up in headless Chromium (Vite build, fresh context per sample)');
+const browser = await browserStart({
+  pkg: PKG,
+  viteDir: process.env.BENCH_VITE ?? '',
+  chromium: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
+  outDir: join(OUT, 'browser'),
+  samples: QUICK ? 5 : 30,
+});
+if (browser.skipped) console.log(`bench: browser start-up skipped: ${browser.skipped}`);
+load.push(loadavg()[0]);
 step('done measuring');
 
 const version = (p) => {
@@ -68,7 +80,7 @@ const meta = {
   seconds: Math.round((Date.now() - started) / 1000),
   versions,
 };
-const results = { meta, size, start, runtime, request };
+const results = { meta, size, start, runtime, request, browser };
 
 // ---- rendering --------------------------------------------------------
 const PEERS = ['oidc-client-ts', '@auth0/auth0-spa-js', 'keycloak-js', 'oauth4webapi'];
@@ -91,6 +103,10 @@ function keyRatios(r) {
   if (r.request.loopback) {
     const l = r.request.loopback.medianUs;
     rows.push(['token request loopback', 'raw fetch', l.tokenkeeper / l['raw fetch']]);
+  }
+  for (const [n, metric] of [['loopback', 'browser start-up'], ['throttled', 'browser start-up, throttled']]) {
+    const b = r.browser?.networks?.[n]?.ready;
+    if (b) for (const p of ['oidc-client-ts', 'keycloak-js']) rows.push([metric, p, b.tokenkeeper.median / b[p].median]);
   }
   const d = r.runtime.decode.ns;
   const first = d['tokenkeeper, first read per token (KeeperCore state)'];
@@ -286,6 +302,77 @@ function markdown(r) {
     ['implementation', 'ns/call', 'tokenkeeper ÷ this'],
     Object.keys(d).map((k) => [k === ourKey ? `**${k}**` : k, fmt(d[k]), k.startsWith('tokenkeeper') ? '' : ratio(d[ourKey], d[k])]),
   );
+  // 7. Browser start-up
+  L.push('## 7. Start-up in a browser (ms beyond an empty page)', '');
+  const b = r.browser;
+  if (!b || b.skipped) {
+    L.push(`Not measured in this run: ${b?.skipped ?? 'no browser figures'}.`, '');
+  } else {
+    const t = b.conditions.throttled;
+    const nets = {
+      loopback: 'loopback',
+      throttled: `loopback with DevTools network emulation (+${t.latency} ms per request, ${fmt((t.downloadThroughput * 8) / 1e6)} Mbit/s down, ${fmt((t.uploadThroughput * 8) / 1e6)} Mbit/s up)`,
+    };
+    L.push(
+      `One page per library (\`bench/browser/*.html\`), built by Vite ${b.vite} (defaults; tokenkeeper is the package's ` +
+        'browser entry, whose top-level await fetches and compiles the `.wasm`), served gzipped from a static server on ' +
+        `127.0.0.1 (\`application/wasm\`), opened in headless Chromium ${b.chromium}: a fresh browser context (empty HTTP ` +
+        `cache) per sample, every page on both networks interleaved with the order alternating, ${b.samples} samples each ` +
+        'after a warm-up round. Each page imports its library, constructs one client (`new TokenKeeper` for an oauth2 ' +
+        'profile, `new UserManager`, `new Keycloak`, `new Auth0Client`; providers on a loopback port where nothing ' +
+        'listens) and records `performance.now()` (ms since navigation started) as "ready". Figures are "ready" minus the ' +
+        'median "ready" of the empty page (a module script that records the same) on the same network. Requests any page ' +
+        `sent to the provider port: ${b.providerRequests}. The preload page is the tokenkeeper page with ` +
+        '`<link rel="modulepreload" href="/assets/tokenkeeper-….js">` and ' +
+        '`<link rel="preload" href="/assets/tokenkeeper_bg-….wasm" as="fetch" type="application/wasm" crossorigin>` ' +
+        'before its title.',
+      '',
+    );
+    const label = {
+      tokenkeeper: '**tokenkeeper**',
+      'tokenkeeper-preload': 'tokenkeeper, preload page',
+      'auth0-spa-js': '@auth0/auth0-spa-js',
+    };
+    for (const [n, title] of Object.entries(nets)) {
+      const v = b.networks[n];
+      L.push(`${n === 'loopback' ? 'Loopback' : `Throttled, ${title}`}: the empty page is ready at ${fmt(v.emptyMs)} ms (p90 ${fmt(v.emptyP90)} ms).`, '');
+      const ours = v.ready.tokenkeeper.median;
+      table(
+        ['page', 'median', 'p90', 'tokenkeeper − this (median)', 'tokenkeeper ÷ this (median)'],
+        Object.entries(v.ready).map(([k, x]) => [
+          label[k] ?? k,
+          ms(x.median),
+          ms(x.p90),
+          k === 'tokenkeeper' ? '' : fmt(ours - x.median),
+          k === 'tokenkeeper' ? '' : ratio(ours, x.median),
+        ]),
+      );
+    }
+    L.push(
+      'tokenkeeper\'s waterfall, medians in ms since navigation started (Resource Timing of the entry script and the ' +
+        '`.wasm`; `performance.now()` around the constructions). ".wasm requests" counts Resource Timing entries (1: the ' +
+        'compile used the preloaded response).',
+      '',
+    );
+    const w = (n, p, key) => b.networks[n].waterfall[p][key];
+    const wrow = (name, key, f = fmt) => [
+      name,
+      ...['loopback', 'throttled'].flatMap((n) => [f(w(n, 'tokenkeeper', key)), f(w(n, 'tokenkeeper-preload', key))]),
+    ];
+    table(
+      ['figure', 'loopback', 'loopback, preload', 'throttled', 'throttled, preload'],
+      [
+        wrow('entry script responseEnd', 'jsEnd'),
+        wrow('`.wasm` request startTime', 'wasmStart'),
+        wrow('`.wasm` responseEnd', 'wasmEnd'),
+        wrow('ready (first client constructed)', 'ready'),
+        wrow('first `new TokenKeeper` (ms)', 'firstConstructMs'),
+        wrow('second `new TokenKeeper` (ms)', 'secondConstructMs'),
+        wrow('.wasm requests', 'wasmRequests', String),
+      ],
+    );
+  }
+
   L.push('Re-run with `cargo xtask bench`; raw figures are in the run\'s `results.json` under the target directory.', '');
   return L.join('\n');
 }

@@ -5,7 +5,9 @@
 //! `bench/package-lock.json` (`npm ci` in `bench/`, skipped while its stamp
 //! matches), starts the devserver for the loopback figures, runs
 //! `bench/run.mjs` (every measurement lives in `bench/*.mjs`) and copies the
-//! `bench.md` and `bench.svg` it writes into `docs/`.
+//! `bench.md` and `bench.svg` it writes into `docs/`. The browser start-up
+//! pages are built with the toolchain matrix's Vite (`cargo xtask setup`
+//! installs it); without it that section says it was not measured.
 
 use std::fs;
 use std::path::Path;
@@ -13,7 +15,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::devserver::{self, Devserver};
-use crate::{Paths, Result, build, cmd, toolchain};
+use crate::{Paths, Result, build, cmd, setup, toolchain};
 
 /// Written into `bench/node_modules/` after `npm ci`: a hash of the lockfile
 /// and the Node version.
@@ -45,6 +47,10 @@ pub(crate) fn run(paths: &Paths) -> Result {
                 paths.xtask_dir().join("bindgen/tokenkeeper.js"),
             )
             .env("BENCH_OUT", &out)
+            .env(
+                "BENCH_VITE",
+                setup::toolchains_dir(paths).join("node_modules/vite"),
+            )
             .env("TOKENKEEPER_DEVSERVER", &server.url),
     )?;
     drop(server);
