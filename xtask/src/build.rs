@@ -1,7 +1,8 @@
 //! `cargo xtask build`: the release npm package in `pkg/`.
 //!
 //! `wasm-pack build --target web --release` (cargo for wasm32, then
-//! wasm-bindgen) → `wasm-opt -Oz`
+//! wasm-bindgen) → short import and closure-export names in the `.wasm`
+//! and the glue (`shorten.rs`) → `wasm-opt -Oz`
 //! → the entry files from `pkg-templates/`, each bundled by esbuild with
 //! the glue and `src/js/keeper.js` (the `TokenKeeper` class) into one
 //! module (one module to load instead of three)
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::toolchain;
-use crate::{Paths, Result, cmd, repro, sizes};
+use crate::{Paths, Result, cmd, repro, shorten, sizes};
 
 /// The crate's name, which is also the npm package's file stem.
 const CRATE: &str = "tokenkeeper";
@@ -69,6 +70,16 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
     )?;
 
     sources.record()?;
+
+    let renamed = shorten::run(
+        &bindgen_dir.join(format!("{CRATE}_bg.wasm")),
+        &bindgen_dir.join(format!("{CRATE}.js")),
+        CRATE,
+    )?;
+    println!(
+        "build: short names for {} imports and {} closure exports (shorten.rs)",
+        renamed.imports, renamed.exports
+    );
 
     recreate(&pkg)?;
     let wasm_name = format!("{CRATE}_bg.wasm");

@@ -20,6 +20,7 @@ mod devserver;
 mod fuzz;
 mod repro;
 mod setup;
+mod shorten;
 mod sizes;
 mod test;
 mod toolchain;
