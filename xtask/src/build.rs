@@ -5,7 +5,8 @@
 //! and the glue (`shorten.rs`) → `wasm-opt -Oz`
 //! → the entry files from `pkg-templates/`, each bundled by esbuild with
 //! the glue and `src/js/keeper.js` (the `TokenKeeper` class) into one
-//! module (one module to load instead of three)
+//! module (one module to load instead of three), whitespace and comments
+//! removed, names kept
 //! → the types, `package.json` and README (placeholders filled from
 //! `Cargo.toml`), the two license texts → every file made `0644` → a check
 //! that no file names a directory of this machine (`repro.rs`) → size report.
@@ -226,6 +227,9 @@ fn bundle_entries(paths: &Paths, stage: &Path, pkg: &Path) -> Result {
                 .current_dir(stage)
                 .arg(name)
                 .args(["--bundle", "--format=esm", "--target=es2022"])
+                // Whitespace and comments out, syntax shortened; every name
+                // kept (a class's or function's `name`, stack traces).
+                .args(["--minify-whitespace", "--minify-syntax"])
                 .arg(format!("--platform={platform}"))
                 // The Workers runtime's own modules (`cloudflare:workers`).
                 .args(["--external:*.wasm", "--external:cloudflare:*"])
