@@ -1,8 +1,8 @@
 //! `cargo xtask build`: the release npm package in `pkg/`.
 //!
 //! `wasm-pack build --target web --release` (cargo for wasm32, then
-//! wasm-bindgen) → short import and closure-export names in the `.wasm`
-//! and the glue (`shorten.rs`) → `wasm-opt -Oz`
+//! wasm-bindgen) → short import and export names in the `.wasm` and the
+//! glue (`shorten.rs`) → `wasm-opt -Oz`
 //! → the entry files from `pkg-templates/`, each bundled by esbuild with
 //! the glue and `src/js/keeper.js` (the `TokenKeeper` class) into one
 //! module (one module to load instead of three), whitespace and comments
@@ -78,7 +78,7 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
         CRATE,
     )?;
     println!(
-        "build: short names for {} imports and {} closure exports (shorten.rs)",
+        "build: short names for {} imports and {} exports (shorten.rs)",
         renamed.imports, renamed.exports
     );
 

@@ -7,7 +7,8 @@
 //! gzip of the two for about a hundred imports. This pass, run on
 //! wasm-bindgen's output before wasm-opt, gives the import module, every
 //! import and every hashed export a name of one or two letters, in the
-//! `.wasm`'s import and export sections and in the glue alike.
+//! `.wasm`'s import and export sections and in the glue alike; the other
+//! exports that the glue reads (as `wasm.<name>`) get short names too.
 //!
 //! It checks what it relies on and fails the build otherwise: every name
 //! it renames appears in the glue as a whole identifier (an import exactly
@@ -33,8 +34,8 @@ pub(crate) struct Renamed {
     pub(crate) exports: usize,
 }
 
-/// Renames the imports of module `./{stem}_bg.js` and the hashed exports
-/// in `wasm` and `glue` (both rewritten in place).
+/// Renames the imports of module `./{stem}_bg.js` and the exports the glue
+/// reads in `wasm` and `glue` (both rewritten in place).
 pub(crate) fn run(wasm: &Path, glue: &Path, stem: &str) -> Result<Renamed> {
     let bytes = fs::read(wasm).map_err(|e| format!("reading {}: {e}", wasm.display()))?;
     let text = fs::read_to_string(glue).map_err(|e| format!("reading {}: {e}", glue.display()))?;
@@ -46,12 +47,16 @@ pub(crate) fn run(wasm: &Path, glue: &Path, stem: &str) -> Result<Renamed> {
     Ok(renamed)
 }
 
-/// The module and glue with the imports of `module` and the hashed exports
-/// renamed.
+/// The module and glue with the imports of `module` and the exports the
+/// glue reads renamed.
 fn rename(wasm: &[u8], glue: &str, module: &str) -> Result<(Vec<u8>, String, Renamed)> {
     let sections = sections(wasm)?;
     let mut names = Vec::new();
     let mut hashed_exports = 0;
+    // The other exports that the glue reads, which it reads only as
+    // `wasm.<name>`; any it does not read (wasm-bindgen's
+    // `__abort_handler`) keep their names.
+    let mut members = Vec::new();
     for &(id, range) in &sections {
         let body = &wasm[range.0..range.1];
         match id {
@@ -67,6 +72,8 @@ fn rename(wasm: &[u8], glue: &str, module: &str) -> Result<(Vec<u8>, String, Ren
                     if is_hashed(export.name) {
                         names.push(export.name.to_owned());
                         hashed_exports += 1;
+                    } else if glue.contains(&format!("wasm.{}", export.name)) {
+                        members.push(export.name.to_owned());
                     }
                 }
             }
@@ -80,6 +87,13 @@ fn rename(wasm: &[u8], glue: &str, module: &str) -> Result<(Vec<u8>, String, Ren
         let new = fresh.next().ok_or("out of short names")?;
         if map.insert(name.clone(), new).is_some() {
             return Err(format!("`{name}` is named twice"));
+        }
+    }
+    let mut member_map = BTreeMap::new();
+    for name in &members {
+        let new = fresh.next().ok_or("out of short names")?;
+        if member_map.insert(name.clone(), new).is_some() {
+            return Err(format!("`{name}` is exported twice"));
         }
     }
 
@@ -111,10 +125,8 @@ fn rename(wasm: &[u8], glue: &str, module: &str) -> Result<(Vec<u8>, String, Ren
                 let mut new = Vec::new();
                 leb(&mut new, list.len());
                 for export in &list {
-                    name(
-                        &mut new,
-                        map.get(export.name).map_or(export.name, String::as_str),
-                    );
+                    let short = map.get(export.name).or_else(|| member_map.get(export.name));
+                    name(&mut new, short.map_or(export.name, String::as_str));
                     new.extend_from_slice(export.rest);
                 }
                 new
@@ -127,6 +139,12 @@ fn rename(wasm: &[u8], glue: &str, module: &str) -> Result<(Vec<u8>, String, Ren
     }
 
     let (glue, counts) = replace_identifiers(glue, &map);
+    let (glue, member_counts) = replace_members(&glue, "wasm", &member_map)?;
+    for old in &members {
+        if !member_counts.contains_key(old.as_str()) {
+            return Err(format!("the glue never reads `wasm.{old}`"));
+        }
+    }
     let imports = names.len() - hashed_exports;
     for (i, old) in names.iter().enumerate() {
         let n = counts.get(old.as_str()).copied().unwrap_or(0);
@@ -145,7 +163,7 @@ fn rename(wasm: &[u8], glue: &str, module: &str) -> Result<(Vec<u8>, String, Ren
         glue,
         Renamed {
             imports,
-            exports: hashed_exports,
+            exports: hashed_exports + members.len(),
         },
     ))
 }
@@ -208,6 +226,42 @@ fn replace_identifiers<'a>(
     }
     out.push_str(rest);
     (out, counts)
+}
+
+/// `text` with every `{object}.<name>` whose name is a key of `map`
+/// renamed, and how often each was. Fails if such a name is still read
+/// from anything else: `x.name`, `x?.name` or `x["name"]`.
+fn replace_members<'a>(
+    text: &str,
+    object: &str,
+    map: &'a BTreeMap<String, String>,
+) -> Result<(String, BTreeMap<&'a str, usize>)> {
+    let mut out = String::with_capacity(text.len());
+    let mut counts = BTreeMap::new();
+    let mut rest = text;
+    let prefix = format!("{object}.");
+    while let Some(start) = rest.find(is_identifier_char) {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(|c| !is_identifier_char(c)).unwrap_or(rest.len());
+        let word = &rest[..end];
+        let before = out.strip_suffix(&prefix);
+        match map.get_key_value(word) {
+            Some((old, new))
+                if before.is_some_and(|b| !b.ends_with(|c| is_identifier_char(c) || c == '.')) =>
+            {
+                out.push_str(new);
+                *counts.entry(old.as_str()).or_insert(0) += 1;
+            }
+            Some((old, _)) if out.ends_with('.') || out.ends_with("[\"") || out.ends_with("['") => {
+                return Err(format!("the glue reads `{old}` from something else"));
+            }
+            _ => out.push_str(word),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    Ok((out, counts))
 }
 
 /// Each section's id and the byte range of its body.
@@ -365,7 +419,8 @@ mod tests {
     use super::*;
 
     /// A module with two imports of `./x_bg.js` (a function, a global),
-    /// one of `env`, and exports `memory` and a hashed closure shim.
+    /// one of `env`, and exports `memory`, a global the glue does not read
+    /// and a hashed closure shim.
     fn module() -> Vec<u8> {
         let mut imports = Vec::new();
         leb(&mut imports, 3);
@@ -379,9 +434,11 @@ mod tests {
             imports.extend_from_slice(desc);
         }
         let mut exports = Vec::new();
-        leb(&mut exports, 2);
+        leb(&mut exports, 3);
         name(&mut exports, "memory");
         exports.extend_from_slice(&[2, 0]);
+        name(&mut exports, "__abort_handler");
+        exports.extend_from_slice(&[3, 0]);
         name(
             &mut exports,
             "wasm_bindgen__convert__closures_____invoke__h00112233aabbccdd",
@@ -400,12 +457,13 @@ mod tests {
         wasm.wasm_bindgen__convert__closures_____invoke__h00112233aabbccdd(a0);\n}\n\
         const import0 = {\n__wbg_log_0123456789abcdef: function(arg0) { console.log(arg0); },\n\
         __wbindgen_init_externref_table: function() {},\n};\n\
-        return { \"./x_bg.js\": import0 };\n";
+        return { \"./x_bg.js\": import0 };\n\
+        const view = new Uint8Array(wasm.memory.buffer);\n";
 
     #[test]
     fn renames_in_both_files() {
         let (wasm, glue, renamed) = rename(&module(), GLUE, "./x_bg.js").unwrap();
-        assert_eq!((renamed.imports, renamed.exports), (2, 1));
+        assert_eq!((renamed.imports, renamed.exports), (2, 2));
         // `arg0` and `a0` are the glue's own identifiers, never given out.
         let section = sections(&wasm).unwrap();
         let (_, (s, e)) = section
@@ -428,12 +486,14 @@ mod tests {
             .unwrap();
         let list = exports(&wasm[*s..*e]).unwrap();
         let got: Vec<_> = list.iter().map(|x| x.name).collect();
-        assert_eq!(got, ["memory", "c"]);
+        // An export the glue does not read keeps its name.
+        assert_eq!(got, ["d", "__abort_handler", "c"]);
         assert_eq!(
             glue,
             "function c(a0) {\nwasm.c(a0);\n}\nconst import0 = {\n\
              a: function(arg0) { console.log(arg0); },\nb: function() {},\n};\n\
-             return { \"a\": import0 };\n"
+             return { \"a\": import0 };\n\
+             const view = new Uint8Array(wasm.d.buffer);\n"
         );
     }
 
@@ -442,6 +502,12 @@ mod tests {
         let glue = GLUE.replace("__wbg_log_0123456789abcdef:", "other:");
         assert!(rename(&module(), &glue, "./x_bg.js").is_err());
         let glue = GLUE.replace("\"./x_bg.js\"", "\"./y_bg.js\"");
+        assert!(rename(&module(), &glue, "./x_bg.js").is_err());
+        // `memory` read from something else as well as from `wasm`.
+        let glue = GLUE.replace(
+            "(wasm.memory.buffer)",
+            "(wasm.memory.buffer, exports.memory)",
+        );
         assert!(rename(&module(), &glue, "./x_bg.js").is_err());
     }
 
