@@ -160,6 +160,7 @@ for (const noWebLocks of [false, true]) {
   test(`a tab closed while it holds ${name} mid-refresh: the others take over, the session survives`, async (t) => {
     await server.reset();
     const lockTimeoutMs = noWebLocks ? 10_000 : 5_000;
+    const delayMs = 8_000;
     const key = noWebLocks ? 'closed-lease' : 'closed';
     const pages = await openTabs(3, { key, lockTimeoutMs }, { noWebLocks });
     const open = [...pages];
@@ -168,7 +169,9 @@ for (const noWebLocks of [false, true]) {
       for (const p of pages) await p.evaluate(() => window.tabs.startApi(50));
       await sleep(1_500);
       const before = await server.stats();
-      await server.fault({ match: 'lgdx.refresh', kind: 'delay', delay_ms: 4_000 });
+      // Long enough that the tab is closed (and its connection gone) before
+      // the server would answer, also on a loaded machine.
+      await server.fault({ match: 'lgdx.refresh', kind: 'delay', delay_ms: delayMs });
       // The tab whose refresh reached the server holds the lock.
       const since = Date.now();
       let holder = -1;
@@ -193,9 +196,9 @@ for (const noWebLocks of [false, true]) {
         if (times.length > 0) recoveredAt = Math.min(...times);
         else await sleep(20);
       }
-      // Past the delayed request's 4 s: had the server rotated for the
+      // Past the delayed request's end: had the server rotated for the
       // closed tab, the others' next refresh would be a reuse.
-      await sleep(5_000);
+      await sleep(Math.max(0, closedAt + delayMs + 1_000 - Date.now()));
       const stats = await server.stats();
       const all = await reports(open);
       const closedRequest = stats.log.filter((l) => l.endpoint === 'lgdx.refresh' && l.fault === 'delay');
