@@ -85,10 +85,10 @@ pub(crate) fn run(paths: &Paths) -> Result<Toolchain> {
     step("wasm-pack", || setup.wasm_pack())?;
     step("wasm-bindgen-cli", || setup.wasm_bindgen())?;
     step("chromium", || setup.browser())?;
-    step("node packages", || setup.node_packages())?;
+    let node = step("node packages", || setup.node_packages())?;
     step("cargo-fuzz", || setup.cargo_fuzz())?;
-    step("edge runtimes", || setup.edge_tools())?;
-    step("toolchain matrix", || setup.toolchains())?;
+    step("edge runtimes", || setup.edge_tools(&node))?;
+    step("toolchain matrix", || setup.toolchains(&node))?;
     Ok(toolchain)
 }
 
@@ -283,8 +283,9 @@ impl Setup<'_> {
         Ok(((), note))
     }
 
-    /// `npm ci` unless `node_modules` already matches `package-lock.json`.
-    fn node_packages(&mut self) -> Result<((), String)> {
+    /// `npm ci` unless `node_modules` already matches `package-lock.json`;
+    /// returns Node's version (`v20.20.2`), checked against [`MIN_NODE_MAJOR`].
+    fn node_packages(&mut self) -> Result<(String, String)> {
         let node = cmd::output(Command::new("node").arg("--version"))
             .map_err(|e| format!("Node.js ≥ {MIN_NODE_MAJOR} is required: {e}"))?;
         let node = node.trim().to_owned();
@@ -307,10 +308,8 @@ impl Setup<'_> {
         let stamp_path = root.join(NPM_STAMP);
         let wasm_opt = root.join("node_modules/.bin/wasm-opt");
         if fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp) && wasm_opt.exists() {
-            return Ok((
-                (),
-                format!("node_modules matches package-lock.json (node {node})"),
-            ));
+            let outcome = format!("node_modules matches package-lock.json (node {node})");
+            return Ok((node, outcome));
         }
         doing("npm ci");
         cmd::output(
@@ -324,31 +323,31 @@ impl Setup<'_> {
         }
         fs::write(&stamp_path, stamp)
             .map_err(|e| format!("writing {}: {e}", stamp_path.display()))?;
-        Ok((
-            (),
-            format!("installed from package-lock.json (node {node})"),
-        ))
+        let outcome = format!("installed from package-lock.json (node {node})");
+        Ok((node, outcome))
     }
 
     /// Miniflare, workerd and Deno: [`EDGE_TOOLS`] installed into
     /// [`edge_tools_dir`] (see [`npm_project`]).
-    fn edge_tools(&mut self) -> Result<((), String)> {
+    fn edge_tools(&mut self, node: &str) -> Result<((), String)> {
         npm_project(
             self.paths,
             EDGE_TOOLS,
             &edge_tools_dir(self.paths),
             EDGE_TOOLS_CHECK,
+            node,
         )
     }
 
     /// The tools of the toolchain matrix: [`TOOLCHAINS`] installed into
     /// [`toolchains_dir`] (see [`npm_project`]; about 570 MB).
-    fn toolchains(&mut self) -> Result<((), String)> {
+    fn toolchains(&mut self, node: &str) -> Result<((), String)> {
         npm_project(
             self.paths,
             TOOLCHAINS,
             &toolchains_dir(self.paths),
             TOOLCHAINS_CHECK,
+            node,
         )
     }
 
@@ -407,17 +406,22 @@ pub(crate) fn edge_package(paths: &Paths, name: &str) -> PathBuf {
 /// `npm ci` of the npm project `project` (a directory of the repository
 /// with `package.json` and `package-lock.json`) into `dir`, outside the work
 /// tree, unless `dir` holds a stamp of the same lockfile and Node version
-/// and the same lockfile, and `check` (a Node script given `dir`, which
+/// (`node`) and the same lockfile, and `check` (a Node script given `dir`, which
 /// prints the installed versions or fails) passes. Run directories left in
 /// `dir/runs` by an interrupted suite go with a new install.
-fn npm_project(paths: &Paths, project: &str, dir: &Path, check: &str) -> Result<((), String)> {
+fn npm_project(
+    paths: &Paths,
+    project: &str,
+    dir: &Path,
+    check: &str,
+    node: &str,
+) -> Result<((), String)> {
     let source = paths.root.join(project);
     let read = |name: &str| {
         fs::read(source.join(name)).map_err(|e| format!("reading {project}/{name}: {e}"))
     };
     let (manifest, lock) = (read("package.json")?, read("package-lock.json")?);
-    let node = cmd::output(Command::new("node").arg("--version"))?;
-    let stamp = format!("{:016x} {}", fnv1a(&lock), node.trim());
+    let stamp = format!("{:016x} {node}", fnv1a(&lock));
     let stamp_path = dir.join(".xtask-stamp");
     let versions = || {
         cmd::output(Command::new("node").arg("-e").arg(check).arg(dir)).map(|v| v.trim().to_owned())
