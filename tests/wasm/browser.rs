@@ -27,20 +27,6 @@ fn code(err: &JsValue) -> Option<String> {
 }
 
 #[wasm_bindgen_test]
-fn a_client_secret_in_a_page_needs_the_explicit_opt_in() {
-    let opts = r#"{ "profile": { "kind": "oauth2", "tokenUrl": "$/tnco/oauth/token",
-        "clientId": "LmClient", "clientSecret": "tnco-demo-secret" } }"#;
-    let err = KeeperCore::new(parse(opts), noop()).unwrap_err();
-    assert_eq!(code(&err).as_deref(), Some("AUTH_CONFIG"));
-    let message = Reflect::get(&err, &"message".into())
-        .unwrap()
-        .as_string()
-        .unwrap();
-    assert!(message.contains("clientSecret"), "{message}");
-    assert!(!message.contains("tnco-demo-secret"));
-}
-
-#[wasm_bindgen_test]
 async fn the_oauth_password_grant_in_a_page_needs_the_explicit_opt_in() {
     let opts = r#"{ "profile": { "kind": "oauth2",
         "tokenUrl": "$/realms/tokenkeeper/protocol/openid-connect/token",

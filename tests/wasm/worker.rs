@@ -13,27 +13,12 @@ use tokenkeeper::js::KeeperCore;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-use crate::common::{code, events, lgdx, options, recorder, status, user, wait};
+use crate::common::{events, lgdx, recorder, status, user, wait};
 
 #[wasm_bindgen_test]
 fn this_is_a_worker() {
     assert!(js_sys::global().is_instance_of::<web_sys::WorkerGlobalScope>());
     assert!(!js_sys::Reflect::has(&js_sys::global(), &"document".into()).unwrap());
-}
-
-#[wasm_bindgen_test]
-fn a_client_secret_in_a_browser_worker_needs_the_explicit_opt_in() {
-    let opts = r#"{ "profile": { "kind": "oauth2", "tokenUrl": "$/tnco/oauth/token",
-        "clientId": "LmClient", "clientSecret": "tnco-demo-secret" } }"#;
-    let (emit, _) = recorder();
-    let err = KeeperCore::new(options(opts), emit).unwrap_err();
-    assert_eq!(code(&err), "AUTH_CONFIG");
-    let message = js_sys::Reflect::get(&err, &"message".into())
-        .unwrap()
-        .as_string()
-        .unwrap();
-    assert!(message.contains("clientSecret"), "{message}");
-    assert!(!message.contains("tnco-demo-secret"));
 }
 
 #[wasm_bindgen_test]

@@ -1,4 +1,5 @@
-//! wasm-bindgen tests shared by the page and the worker suites: Web Locks
+//! wasm-bindgen tests shared by the page and the worker suites: the guard
+//! against a client secret in a browser context, and Web Locks
 //! (`navigator.locks`, a window's or a worker's) serialising refreshes of
 //! keepers that share a store. Node 20 has no Web Locks.
 
@@ -7,7 +8,22 @@ use tokenkeeper::js::KeeperCore;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-use crate::common::{code, js, lgdx, memory_adapter, recorder, sleep, stat, user, wait};
+use crate::common::{code, js, lgdx, memory_adapter, options, recorder, sleep, stat, user, wait};
+
+#[wasm_bindgen_test]
+fn a_client_secret_in_a_page_or_a_browser_worker_needs_the_explicit_opt_in() {
+    let opts = r#"{ "profile": { "kind": "oauth2", "tokenUrl": "$/tnco/oauth/token",
+        "clientId": "LmClient", "clientSecret": "tnco-demo-secret" } }"#;
+    let (emit, _) = recorder();
+    let err = KeeperCore::new(options(opts), emit).unwrap_err();
+    assert_eq!(code(&err), "AUTH_CONFIG");
+    let message = Reflect::get(&err, &"message".into())
+        .unwrap()
+        .as_string()
+        .unwrap();
+    assert!(message.contains("clientSecret"), "{message}");
+    assert!(!message.contains("tnco-demo-secret"));
+}
 
 /// LGDX options without the timer, on `store` under `key`.
 fn shared(store: &JsValue, key: &str, extra: &str) -> JsValue {
