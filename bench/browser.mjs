@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { median } from './lib.mjs';
+import { median, quantile } from './lib.mjs';
 
 const here = new URL('.', import.meta.url).pathname;
 const SRC = join(here, 'browser');
@@ -36,12 +36,6 @@ const TYPES = {
   '.wasm': 'application/wasm',
   '.css': 'text/css; charset=utf-8',
 };
-
-/** Quantile q (0..1) of a list, nearest rank. */
-function quantile(values, q) {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] : NaN;
-}
 
 /** Builds the pages with Vite into `outDir`, then writes the preload variant. Returns the Vite version. */
 async function buildPages({ pkg, viteDir, outDir }) {

@@ -12,6 +12,12 @@ export function median(values) {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
+/** Quantile `q` (0..1) of a list of numbers, nearest rank. */
+export function quantile(values, q) {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] : NaN;
+}
+
 /** A value kept alive so the optimiser cannot drop the measured work. */
 export let sink;
 

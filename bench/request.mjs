@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as oauth from 'oauth4webapi';
-import { fakeFetch, makeJwt, timeInterleaved } from './lib.mjs';
+import { fakeFetch, makeJwt, median, quantile, timeInterleaved } from './lib.mjs';
 
 const PKG = process.env.BENCH_PKG;
 const DEVSERVER = process.env.TOKENKEEPER_DEVSERVER;
@@ -92,10 +92,9 @@ async function loopback() {
     }
   }
   ours.close();
-  const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * q)];
   return {
     requestsPerClient: n,
-    medianUs: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, quantile(v, 0.5)])),
+    medianUs: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])),
     p99Us: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, quantile(v, 0.99)])),
   };
 }
