@@ -72,8 +72,9 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
 
     sources.record()?;
 
+    let wasm_name = format!("{CRATE}_bg.wasm");
     let renamed = shorten::run(
-        &bindgen_dir.join(format!("{CRATE}_bg.wasm")),
+        &bindgen_dir.join(&wasm_name),
         &bindgen_dir.join(format!("{CRATE}.js")),
         CRATE,
     )?;
@@ -83,7 +84,6 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
     );
 
     recreate(&pkg)?;
-    let wasm_name = format!("{CRATE}_bg.wasm");
     let wasm_opt = node_tool(paths, "wasm-opt")?;
     println!("build: wasm-opt -Oz");
     cmd::output(
