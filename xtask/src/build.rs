@@ -45,9 +45,6 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
         "build: wasm-pack build --target web --release ({})",
         toolchain.version()
     );
-    // Compiled again when its sources are not those of the last build in
-    // this target directory (another checkout's).
-    let sources = forget_other_sources(paths)?;
     // cargo (release, wasm32) and wasm-bindgen with the CLI that setup
     // installed (`--mode no-install`: nothing is downloaded, and a missing or
     // mismatched CLI is an error); the glue's default module path is omitted
@@ -69,8 +66,6 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
             .arg("--out-dir")
             .arg(&bindgen_dir),
     )?;
-
-    sources.record()?;
 
     let wasm_name = format!("{CRATE}_bg.wasm");
     let renamed = shorten::run(
@@ -133,70 +128,6 @@ pub(crate) fn run(paths: &Paths) -> Result<PathBuf> {
     println!();
     println!("build: package ready in {}", pkg.display());
     Ok(pkg)
-}
-
-/// The hash of the crate's sources at the last build in a target
-/// directory, and where it is kept.
-struct SourcesStamp {
-    /// `<target>/xtask/wasm-sources`.
-    path: PathBuf,
-    /// The hash of this checkout's sources.
-    hash: String,
-}
-
-impl SourcesStamp {
-    /// Records the hash once the crate is compiled.
-    fn record(&self) -> Result {
-        fs::write(&self.path, &self.hash)
-            .map_err(|e| format!("writing {}: {e}", self.path.display()))
-    }
-}
-
-/// Makes cargo compile the `tokenkeeper` crate again when its sources
-/// differ from those of the last build in this target directory.
-///
-/// Cargo hashes a workspace member's path relative to the workspace root,
-/// so checkouts of this workspace that share a target directory (as
-/// `.ci/run`'s default, `$HOME/.cache/tokenkeeper/target`, makes them) share
-/// the crate's compiled artifacts, and it judges them up to date by
-/// modification times. A checkout whose sources differ from another's but
-/// are older than the other's last build (a clone made earlier, an edit
-/// before the other checkout's build) would be handed the other's `.wasm`.
-/// Hence `Cargo.toml`, `Cargo.lock` and `src/` are hashed here; when the
-/// hash is not the one recorded at the last build, the crate's fingerprint
-/// is removed and cargo compiles it from this checkout. Its dependencies
-/// stay shared.
-fn forget_other_sources(paths: &Paths) -> Result<SourcesStamp> {
-    let mut hasher = std::hash::DefaultHasher::new();
-    let mut files = vec![paths.root.join("Cargo.toml"), paths.root.join("Cargo.lock")];
-    files.extend(repro::files_under(&paths.root.join("src"))?);
-    for file in &files {
-        let relative = file.strip_prefix(&paths.root).unwrap_or(file);
-        let bytes = fs::read(file).map_err(|e| format!("reading {}: {e}", file.display()))?;
-        std::hash::Hash::hash(&relative, &mut hasher);
-        std::hash::Hash::hash(&bytes, &mut hasher);
-    }
-    let hash = format!("{:016x}", std::hash::Hasher::finish(&hasher));
-    let path = paths.xtask_dir().join("wasm-sources");
-    if fs::read_to_string(&path).is_ok_and(|recorded| recorded == hash) {
-        return Ok(SourcesStamp { path, hash });
-    }
-    let _ = fs::remove_file(&path);
-    let fingerprints = paths
-        .target
-        .join(toolchain::WASM_TARGET)
-        .join("release/.fingerprint");
-    for entry in fs::read_dir(&fingerprints).into_iter().flatten().flatten() {
-        if entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with("tokenkeeper-")
-        {
-            fs::remove_dir_all(entry.path())
-                .map_err(|e| format!("removing {}: {e}", entry.path().display()))?;
-        }
-    }
-    Ok(SourcesStamp { path, hash })
 }
 
 /// The license texts, from the repository root into the package

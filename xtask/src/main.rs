@@ -14,6 +14,7 @@
 
 mod bench;
 mod build;
+mod checkout;
 mod cmd;
 mod demo;
 mod devserver;
@@ -93,6 +94,20 @@ environment:
 fn main() -> ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
     let paths = Paths::detect();
+    // Tasks that compile claim the target directory (checkout.rs); when it
+    // was another checkout's, this binary may be too: cargo compiles xtask
+    // from this checkout and runs it again, and that one finds the target
+    // directory claimed.
+    if !matches!(task.as_str(), "" | "help" | "-h" | "--help") {
+        match checkout::claim(&paths) {
+            Ok(true) => return rerun(&paths),
+            Ok(false) => {}
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let result = match task.as_str() {
         "setup" => setup::run(&paths).map(|_| ()),
         "build" => build::run(&paths).map(|_| ()),
@@ -110,6 +125,26 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `cargo xtask <the same arguments>` in this checkout (compiling
+/// xtask from it) and exits as it does.
+fn rerun(paths: &Paths) -> ExitCode {
+    println!("xtask: the target directory was another checkout's; running this checkout's xtask");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .current_dir(&paths.root)
+        .args(["run", "--quiet", "--package", "xtask", "--"])
+        .args(std::env::args_os().skip(1))
+        .status();
+    match status {
+        Ok(s) if s.success() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: running cargo: {e}");
             ExitCode::FAILURE
         }
     }

@@ -221,9 +221,10 @@ const VERSION_LINE: &str = "pub const VERSION: &str = env!(\"CARGO_PKG_VERSION\"
 /// 2. **Its own tree.** Copy B says [`MARKER`] instead of the version in
 ///    `src/lib.rs`, and was copied before A was built, so its sources are
 ///    older than A's compiled crate in T2 (which cargo, judging by
-///    modification times, would otherwise take as up to date). B runs the
-///    xtask binary A compiled, which must find B by `CARGO_MANIFEST_DIR`
-///    at run time. B's `pkg/` must exist and its `.wasm` answer
+///    modification times, would otherwise take as up to date). B starts
+///    the xtask binary A compiled, which must find B by
+///    `CARGO_MANIFEST_DIR` at run time and claim the target directory for
+///    it (checkout.rs). B's `pkg/` must exist and its `.wasm` answer
 ///    `version()` with the marker.
 /// 3. **Its own folder.** A's `pkg/` is unchanged after B's build: it
 ///    packs to the same tarball and its `version()` is still the crate's.
