@@ -239,18 +239,21 @@ fn is_bare(rest: &str) -> bool {
 
 /// An absolute http(s) URL's origin and what follows its authority.
 #[derive(Debug)]
-struct Parsed<'a> {
+pub(super) struct Parsed<'a> {
     /// `scheme://host[:port]`, as WHATWG `URL.origin` serialises it.
-    origin: String,
+    pub(super) origin: String,
     /// `https:`.
     secure: bool,
     /// A loopback host (see [`super::loopback`]).
     loopback: bool,
     /// Path, query and fragment.
-    rest: &'a str,
+    pub(super) rest: &'a str,
 }
 
-fn parse(url: &str) -> Result<Parsed<'_>, &'static str> {
+/// An absolute http(s) URL split as the WHATWG parser would: the origin
+/// serialised, the rest as written. Also reads DPoP's `htu`
+/// ([`super::dpop::htu`]).
+pub(super) fn parse(url: &str) -> Result<Parsed<'_>, &'static str> {
     if url.len() > 2048 || !url.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(NOT_ORIGIN);
     }

@@ -177,6 +177,22 @@ pub enum Error {
         /// What is wrong, as a lower-case fragment.
         reason: &'static str,
     },
+    /// A DPoP proof (RFC 9449 §4) cannot be made from what was given: the
+    /// key is not a public P-256 JWK, or the method, URL, `jti` or
+    /// signature is unusable.
+    DpopProof {
+        /// The input at fault, e.g. `jwk.crv`, `htu` or `signature`.
+        field: &'static str,
+        /// What is wrong, as a lower-case fragment.
+        reason: &'static str,
+    },
+    /// A token response's `token_type` does not match the request
+    /// (RFC 9449 §5): not `DPoP` although a DPoP proof was sent, or `DPoP`
+    /// although none was.
+    DpopTokenType {
+        /// Whether a DPoP proof was sent, so that `DPoP` was expected.
+        dpop: bool,
+    },
 }
 
 impl Error {
@@ -224,6 +240,8 @@ impl Error {
             Self::Authorization { .. } => "OAUTH_AUTHORIZATION_RESPONSE_ERROR",
             Self::InvalidCallback { .. } => "AUTH_CALLBACK_INVALID",
             Self::IdToken { .. } => "AUTH_ID_TOKEN_INVALID",
+            Self::DpopProof { .. } => "AUTH_DPOP_PROOF",
+            Self::DpopTokenType { .. } => "AUTH_DPOP_TOKEN_TYPE",
         }
     }
 
@@ -406,6 +424,13 @@ impl fmt::Display for Error {
                 write!(f, "authorization response \"{field}\" parameter {reason}")
             }
             Self::IdToken { field, reason } => write!(f, "\"id_token\" {field} {reason}"),
+            Self::DpopProof { field, reason } => write!(f, "DPoP proof \"{field}\" {reason}"),
+            Self::DpopTokenType { dpop: true } => f.write_str(
+                "\"response\" body \"token_type\" property must be \"DPoP\" when a DPoP proof was sent",
+            ),
+            Self::DpopTokenType { dpop: false } => f.write_str(
+                "\"response\" body \"token_type\" property must not be \"DPoP\" when no DPoP proof was sent",
+            ),
         }
     }
 }

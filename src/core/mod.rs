@@ -10,6 +10,7 @@ pub mod challenge;
 pub mod claims;
 pub mod config;
 pub mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod expiry;
 pub mod httpdate;
