@@ -1,5 +1,6 @@
 //! The admin API under `/admin` (JSON): faults, revocation, sessions,
-//! settings and stats. It never returns a token or a secret.
+//! settings, stats and the DPoP nonce. It never returns a token or a
+//! secret (a DPoP nonce is neither: any client is sent it).
 
 use std::sync::Arc;
 
@@ -14,8 +15,8 @@ use serde_json::{Value, json};
 
 use crate::config::SettingsPatch;
 use crate::faults::FaultSpec;
-use crate::oauth;
 use crate::state::AppState;
+use crate::{dpop, oauth};
 
 type St = State<Arc<AppState>>;
 
@@ -33,6 +34,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             "/admin/config",
             get(get_config).patch(patch_config).post(patch_config),
         )
+        .route("/admin/dpop", get(dpop_state))
+        .route("/admin/dpop/nonce", post(rotate_nonce))
 }
 
 fn bad(desc: &str) -> Response {
@@ -68,6 +71,7 @@ async fn reset(State(st): St, body: Bytes) -> Response {
     let faults_cleared = st.faults().clear();
     if body.sessions {
         st.store().clear();
+        st.dpop().clear_seen();
     }
     axum::Json(
         json!({"reset": true, "faults_cleared": faults_cleared, "sessions_cleared": body.sessions}),
@@ -184,4 +188,12 @@ async fn patch_config(State(st): St, body: Bytes) -> Response {
     }
     let s = st.update_settings(|s| patch.apply(s));
     axum::Json(s).into_response()
+}
+
+async fn dpop_state(State(st): St) -> Response {
+    axum::Json(dpop::admin_view(&st, false)).into_response()
+}
+
+async fn rotate_nonce(State(st): St) -> Response {
+    axum::Json(dpop::admin_view(&st, true)).into_response()
 }

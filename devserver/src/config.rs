@@ -3,7 +3,51 @@
 
 use std::path::PathBuf;
 
+use serde::de::value::{Error as ValueError, StrDeserializer};
 use serde::{Deserialize, Serialize};
+
+/// Whether the Keycloak-style token endpoint and userinfo speak DPoP
+/// (RFC 9449).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DpopMode {
+    /// The `DPoP` header is not read; every token is a Bearer token.
+    #[default]
+    Off,
+    /// A token request with a proof gets DPoP-bound tokens, one without
+    /// gets Bearer tokens.
+    Allowed,
+    /// Token requests without a proof are refused, and so are unbound
+    /// tokens at userinfo.
+    Required,
+}
+
+/// Where a DPoP proof must carry the server's current nonce (RFC 9449 §8, §9).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DpopNonce {
+    /// Nowhere.
+    #[default]
+    Off,
+    /// At the token endpoint only.
+    Token,
+    /// At userinfo (the protected API) only.
+    Api,
+    /// At both.
+    Both,
+}
+
+impl DpopNonce {
+    /// Whether the token endpoint requires a nonce.
+    pub fn at_token(self) -> bool {
+        matches!(self, Self::Token | Self::Both)
+    }
+
+    /// Whether the protected API requires a nonce.
+    pub fn at_api(self) -> bool {
+        matches!(self, Self::Api | Self::Both)
+    }
+}
 
 /// Settings that the admin API may change while the server runs
 /// (`GET`/`PATCH /admin/config`).
@@ -33,6 +77,16 @@ pub struct Settings {
     /// unknown): 401 with a Bearer challenge, or 403 without one (ASP.NET
     /// Core when an API-key scheme beside Bearer authenticated the call).
     pub api_reject_status: u16,
+    /// Keycloak style: DPoP at the token endpoint and userinfo.
+    pub dpop: DpopMode,
+    /// Where a DPoP proof must carry the current server nonce.
+    pub dpop_nonce: DpopNonce,
+    /// Seconds between two DPoP nonces; the one before stays accepted for
+    /// one more period. 0: a new nonce only on `POST /admin/dpop/nonce`.
+    pub dpop_nonce_rotation: u64,
+    /// How far, in seconds, a DPoP proof's `iat` may be from the server
+    /// clock, either way; also how long its `jti` is remembered.
+    pub dpop_iat_window: u64,
 }
 
 impl Default for Settings {
@@ -46,6 +100,10 @@ impl Default for Settings {
             kc_rotation: false,
             tnco_reissue: true,
             api_reject_status: 401,
+            dpop: DpopMode::Off,
+            dpop_nonce: DpopNonce::Off,
+            dpop_nonce_rotation: 60,
+            dpop_iat_window: 60,
         }
     }
 }
@@ -73,6 +131,10 @@ pub(crate) struct SettingsPatch {
     pub(crate) kc_rotation: Option<bool>,
     pub(crate) tnco_reissue: Option<bool>,
     pub(crate) api_reject_status: Option<u16>,
+    pub(crate) dpop: Option<DpopMode>,
+    pub(crate) dpop_nonce: Option<DpopNonce>,
+    pub(crate) dpop_nonce_rotation: Option<u64>,
+    pub(crate) dpop_iat_window: Option<u64>,
 }
 
 impl SettingsPatch {
@@ -110,6 +172,18 @@ impl SettingsPatch {
         if let Some(v) = self.api_reject_status {
             s.api_reject_status = v;
         }
+        if let Some(v) = self.dpop {
+            s.dpop = v;
+        }
+        if let Some(v) = self.dpop_nonce {
+            s.dpop_nonce = v;
+        }
+        if let Some(v) = self.dpop_nonce_rotation {
+            s.dpop_nonce_rotation = v;
+        }
+        if let Some(v) = self.dpop_iat_window {
+            s.dpop_iat_window = v;
+        }
     }
 }
 
@@ -118,7 +192,7 @@ impl SettingsPatch {
 pub struct Config {
     /// TCP port on 127.0.0.1; 0 picks any free port.
     pub port: u16,
-    /// Lifetimes, clock offset, rotation, re-issue and refusal status.
+    /// Lifetimes, clock offset, rotation, re-issue, refusal status and DPoP.
     pub settings: Settings,
     /// Origins allowed by CORS (exact `scheme://host:port`, never `*`).
     /// Empty: no CORS headers at all.
@@ -149,6 +223,10 @@ OPTIONS:
   --kc-rotation on|off   Keycloak refresh-token rotation with reuse detection [default: off]
   --tnco-reissue on|off  TNCO: hand back the unexpired token of a client [default: on]
   --api-reject-status N  401 or 403: protected APIs' answer to a refused token [default: 401]
+  --dpop MODE            off|allowed|required: DPoP at the Keycloak token endpoint and userinfo [default: off]
+  --dpop-nonce WHERE     off|token|api|both: where DPoP proofs must carry the server nonce [default: off]
+  --dpop-nonce-rotation SECS  seconds between DPoP nonces, 0 = on admin request only [default: 60]
+  --dpop-iat-window SECS how far a DPoP proof's iat may be from the server clock [default: 60]
   --cors-origin ORIGIN   allow this origin (repeatable or comma-separated; '*' refused)
   --www DIR              serve DIR at /demo/
   --pkg DIR              serve DIR at /pkg/
@@ -205,6 +283,12 @@ where
                 cfg.settings.api_reject_status =
                     check_reject_status(number(&flag, &value(&flag)?)?)?;
             }
+            "--dpop" => cfg.settings.dpop = choice(&flag, &value(&flag)?)?,
+            "--dpop-nonce" => cfg.settings.dpop_nonce = choice(&flag, &value(&flag)?)?,
+            "--dpop-nonce-rotation" => {
+                cfg.settings.dpop_nonce_rotation = number(&flag, &value(&flag)?)?;
+            }
+            "--dpop-iat-window" => cfg.settings.dpop_iat_window = number(&flag, &value(&flag)?)?,
             "--cors-origin" => {
                 for origin in value(&flag)?.split(',').map(str::trim) {
                     if origin.is_empty() {
@@ -240,6 +324,11 @@ fn on_off(flag: &str, v: &str) -> Result<bool, String> {
         "off" | "false" | "0" => Ok(false),
         other => Err(format!("{flag} takes on|off, not {other:?}")),
     }
+}
+
+/// One of the lower-case names of a settings enum.
+fn choice<T: for<'de> Deserialize<'de>>(flag: &str, v: &str) -> Result<T, String> {
+    T::deserialize(StrDeserializer::<ValueError>::new(v)).map_err(|e| format!("{flag}: {e}"))
 }
 
 fn number<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
@@ -304,6 +393,13 @@ mod tests {
             "www",
             "--csp",
             "script-src 'self' 'wasm-unsafe-eval'",
+            "--dpop",
+            "required",
+            "--dpop-nonce=api",
+            "--dpop-nonce-rotation",
+            "0",
+            "--dpop-iat-window",
+            "25",
         ]);
         assert_eq!(c.port, 0);
         assert_eq!(c.settings.access_ttl, 5);
@@ -314,6 +410,10 @@ mod tests {
         assert!(c.settings.kc_rotation);
         assert!(!c.settings.tnco_reissue);
         assert_eq!(c.settings.api_reject_status, 403);
+        assert_eq!(c.settings.dpop, DpopMode::Required);
+        assert_eq!(c.settings.dpop_nonce, DpopNonce::Api);
+        assert_eq!(c.settings.dpop_nonce_rotation, 0);
+        assert_eq!(c.settings.dpop_iat_window, 25);
         assert_eq!(c.cors_origins.len(), 2);
         assert_eq!(c.www_dir.as_deref(), Some(std::path::Path::new("www")));
         assert_eq!(
@@ -334,6 +434,9 @@ mod tests {
             &["--api-reject-status", "500"][..],
             &["--api-reject-status", "x"][..],
             &["--csp", " "][..],
+            &["--dpop", "on"][..],
+            &["--dpop-nonce", "always"][..],
+            &["--dpop-iat-window", "-1"][..],
             &["--csp", "script-src 'self'\ndefault-src *"][..],
             &["--nope"][..],
         ] {
@@ -352,5 +455,10 @@ mod tests {
         let mut s = Settings::default();
         ok.apply(&mut s);
         assert_eq!((s.api_reject_status, s.tnco_reissue), (403, false));
+        let dpop: SettingsPatch =
+            serde_json::from_str(r#"{"dpop":"allowed","dpop_nonce":"both"}"#).unwrap();
+        dpop.apply(&mut s);
+        assert_eq!((s.dpop, s.dpop_nonce), (DpopMode::Allowed, DpopNonce::Both));
+        assert!(serde_json::from_str::<SettingsPatch>(r#"{"dpop":"on"}"#).is_err());
     }
 }

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::dpop;
 use crate::endpoints::{Kind, classify};
 use crate::oauth;
 use crate::server::ConnKill;
@@ -362,6 +363,10 @@ pub(crate) async fn track(State(st): State<Arc<AppState>>, req: Request, next: N
         token: response
             .as_ref()
             .and_then(|r| r.extensions().get::<TokenOutcome>().copied()),
+        dpop: response
+            .as_ref()
+            .and_then(|r| r.extensions().get::<dpop::Seen>())
+            .map(|d| d.0),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
     if st.verbose {

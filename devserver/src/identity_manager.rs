@@ -85,6 +85,7 @@ async fn token(State(st): St, headers: HeaderMap, body: Bytes) -> Response {
                 realm: None,
                 expires_at_ms: exp.saturating_mul(1000),
                 revoked: false,
+                jkt: None,
             },
         );
     }

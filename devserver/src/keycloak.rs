@@ -3,20 +3,24 @@
 //! token endpoint (password, refresh_token, client_credentials,
 //! authorization_code), RFC 7009 revocation and userinfo. Access and ID
 //! tokens are ES256 JWTs; refresh tokens are HS256 JWTs (`typ: Refresh`).
+//! With DPoP on, a token request with a proof gets tokens bound to its key
+//! (RFC 9449 §5, §6: `token_type: DPoP`, `cnf.jkt`), and so does a code
+//! whose authorization request named `dpop_jkt` (§10).
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
+use crate::config::DpopMode;
+use crate::dpop::{self, Endpoint, Proof, Reason, Req};
 use crate::jwt::{Alg, at_hash, random_token, s256};
 use crate::oauth::{self, Basic, Form};
-use crate::protected;
 use crate::seed::{Client, KC_CLIENTS, KC_REALMS, User, ct_eq, user_by_password, user_by_subject};
 use crate::state::AppState;
 use crate::store::{AccessRecord, AuthCode, Family, RefreshError, Style};
@@ -166,14 +170,43 @@ fn merge(mut a: Value, b: Value) -> Value {
     a
 }
 
-/// Issues tokens for a user session.
-fn issue_session_tokens(st: &AppState, realm: &str, family: &Family, now: i64) -> Value {
+/// Binds an access token's claims to a DPoP key: `cnf.jkt` (RFC 9449
+/// §6.1) and Keycloak's `typ: DPoP`.
+fn bind(claims: &mut Value, proof: Option<&Proof>) {
+    if let Some(p) = proof {
+        claims["cnf"] = json!({"jkt": p.jkt});
+        claims["typ"] = json!("DPoP");
+    }
+}
+
+/// `token_type` of a response: `DPoP` when the tokens are bound (RFC 9449
+/// §5), counted in `dpop.bound_tokens`.
+fn token_type(st: &AppState, proof: Option<&Proof>) -> &'static str {
+    if proof.is_some() {
+        st.stats().dpop_bound();
+        "DPoP"
+    } else {
+        "Bearer"
+    }
+}
+
+/// Issues tokens for a user session, bound to `proof`'s key when there is
+/// one; the refresh token too for a public client (RFC 9449 §5: a
+/// confidential client's refresh token is bound by its authentication).
+fn issue_session_tokens(
+    st: &AppState,
+    realm: &str,
+    family: &Family,
+    now: i64,
+    proof: Option<&Proof>,
+    client: &Client,
+) -> Value {
     let s = st.settings();
     let iss = issuer(st, realm);
     let user = user_by_subject(&family.subject);
     let client_id = family.client_id.clone().unwrap_or_default();
     let exp = now.saturating_add_unsigned(s.access_ttl);
-    let access_claims = merge(
+    let mut access_claims = merge(
         json!({
             "exp": exp, "iat": now, "auth_time": family.auth_time,
             "jti": uuid::Uuid::new_v4().to_string(), "iss": iss, "aud": "account",
@@ -182,6 +215,7 @@ fn issue_session_tokens(st: &AppState, realm: &str, family: &Family, now: i64) -
         }),
         user_claims(user),
     );
+    bind(&mut access_claims, proof);
     let access = st.keys.sign(Alg::Es256, &access_claims);
 
     let offline = has_scope(&family.scope, "offline_access");
@@ -199,6 +233,9 @@ fn issue_session_tokens(st: &AppState, realm: &str, family: &Family, now: i64) -
     if !offline {
         refresh_claims["exp"] = json!(refresh_exp);
     }
+    if let Some(p) = proof.filter(|_| client.secret.is_none()) {
+        refresh_claims["cnf"] = json!({"jkt": p.jkt});
+    }
     let refresh = st.keys.sign(Alg::Hs256, &refresh_claims);
 
     let mut body = json!({
@@ -206,7 +243,7 @@ fn issue_session_tokens(st: &AppState, realm: &str, family: &Family, now: i64) -
         "expires_in": s.access_ttl,
         "refresh_expires_in": refresh_expires_in,
         "refresh_token": refresh,
-        "token_type": "Bearer",
+        "token_type": token_type(st, proof),
         "not-before-policy": 0,
         "session_state": family.id,
         "scope": family.scope,
@@ -240,6 +277,7 @@ fn issue_session_tokens(st: &AppState, realm: &str, family: &Family, now: i64) -
             realm: Some(realm.to_string()),
             expires_at_ms: exp.saturating_mul(1000),
             revoked: false,
+            jkt: proof.map(|p| p.jkt.clone()),
         },
     );
     store.add_refresh(refresh, &family.id, refresh_exp.saturating_mul(1000));
@@ -284,6 +322,8 @@ fn session_lost() -> Response {
 async fn token(
     State(st): St,
     Path(realm): Path<String>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -298,20 +338,37 @@ async fn token(
         Ok(c) => c,
         Err(r) => return r,
     };
-    match grant.as_str() {
-        "password" => password_grant(&st, &realm, client, &form),
-        "refresh_token" => refresh_grant(&st, &realm, client, &form),
-        "client_credentials" => client_credentials_grant(&st, &realm, client, &form),
-        "authorization_code" => code_grant(&st, &realm, client, &form),
+    let req = Req {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+    };
+    let proof = match dpop::token_request(&st, &req) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let p = proof.as_ref();
+    let r = match grant.as_str() {
+        "password" => password_grant(&st, &realm, client, &form, p),
+        "refresh_token" => refresh_grant(&st, &realm, client, &form, p),
+        "client_credentials" => client_credentials_grant(&st, &realm, client, &form, p),
+        "authorization_code" => code_grant(&st, &realm, client, &form, p),
         _ => oauth::error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             "Unsupported grant_type",
         ),
-    }
+    };
+    dpop::finish(&st, Endpoint::Token, p, r)
 }
 
-fn password_grant(st: &AppState, realm: &str, client: &Client, form: &Form) -> Response {
+fn password_grant(
+    st: &AppState,
+    realm: &str,
+    client: &Client,
+    form: &Form,
+    proof: Option<&Proof>,
+) -> Response {
     let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
         return oauth::invalid_request("Missing parameter: username or password");
     };
@@ -332,11 +389,17 @@ fn password_grant(st: &AppState, realm: &str, client: &Client, form: &Form) -> R
         return session_lost();
     };
     st.stats().login(Style::Kc);
-    let body = issue_session_tokens(st, realm, &family, st.now());
+    let body = issue_session_tokens(st, realm, &family, st.now(), proof, client);
     oauth::no_store_json(StatusCode::OK, &body)
 }
 
-fn refresh_grant(st: &AppState, realm: &str, client: &Client, form: &Form) -> Response {
+fn refresh_grant(
+    st: &AppState,
+    realm: &str,
+    client: &Client,
+    form: &Form,
+    proof: Option<&Proof>,
+) -> Response {
     let Some(token) = form.get("refresh_token") else {
         return oauth::invalid_request("Missing parameter: refresh_token");
     };
@@ -354,6 +417,17 @@ fn refresh_grant(st: &AppState, realm: &str, client: &Client, form: &Form) -> Re
     if !typ_ok || claims.get("iss").and_then(Value::as_str) != Some(issuer(st, realm).as_str()) {
         return reject("Invalid refresh token");
     }
+    // RFC 9449 §5; the texts are Keycloak's (`TokenManager`, `DPoPUtil`).
+    if let Some(bound) = claims.pointer("/cnf/jkt").and_then(Value::as_str) {
+        match proof {
+            None => return dpop::refused(st, Reason::Missing, reject("DPoP proof is missing")),
+            Some(p) if p.jkt != bound => {
+                let r = reject("DPoP confirmation doesn't match DPoP proof");
+                return dpop::refused(st, Reason::Binding, r);
+            }
+            Some(_) => {}
+        }
+    }
     let now_ms = st.now_ms();
     let now = now_ms.div_euclid(1000);
     let rotate = st.settings().kc_rotation;
@@ -367,7 +441,7 @@ fn refresh_grant(st: &AppState, realm: &str, client: &Client, form: &Form) -> Re
     match result {
         Ok(family) => {
             st.stats().refresh(Style::Kc);
-            let body = issue_session_tokens(st, realm, &family, now);
+            let body = issue_session_tokens(st, realm, &family, now, proof, client);
             oauth::no_store_json(StatusCode::OK, &body)
         }
         Err(RefreshError::Reused) => {
@@ -383,7 +457,13 @@ fn refresh_grant(st: &AppState, realm: &str, client: &Client, form: &Form) -> Re
     }
 }
 
-fn client_credentials_grant(st: &AppState, realm: &str, client: &Client, form: &Form) -> Response {
+fn client_credentials_grant(
+    st: &AppState,
+    realm: &str,
+    client: &Client,
+    form: &Form,
+    proof: Option<&Proof>,
+) -> Response {
     if client.secret.is_none() {
         return oauth::error(
             StatusCode::BAD_REQUEST,
@@ -399,11 +479,12 @@ fn client_credentials_grant(st: &AppState, realm: &str, client: &Client, form: &
     let now = st.now();
     let exp = now.saturating_add_unsigned(s.access_ttl);
     let subject = format!("service-account-{}", client.id);
-    let claims = json!({
+    let mut claims = json!({
         "exp": exp, "iat": now, "jti": uuid::Uuid::new_v4().to_string(),
         "iss": issuer(st, realm), "aud": "account", "sub": subject, "typ": "Bearer",
         "azp": client.id, "scope": scope, "preferred_username": subject, "clientId": client.id,
     });
+    bind(&mut claims, proof);
     let access = st.keys.sign(Alg::Es256, &claims);
     st.store().add_access(
         access.clone(),
@@ -416,6 +497,7 @@ fn client_credentials_grant(st: &AppState, realm: &str, client: &Client, form: &
             realm: Some(realm.to_string()),
             expires_at_ms: exp.saturating_mul(1000),
             revoked: false,
+            jkt: proof.map(|p| p.jkt.clone()),
         },
     );
     st.stats().client_credentials(Style::Kc);
@@ -423,7 +505,7 @@ fn client_credentials_grant(st: &AppState, realm: &str, client: &Client, form: &
         StatusCode::OK,
         &json!({
             "access_token": access, "expires_in": s.access_ttl, "refresh_expires_in": 0,
-            "token_type": "Bearer", "not-before-policy": 0, "scope": scope,
+            "token_type": token_type(st, proof), "not-before-policy": 0, "scope": scope,
         }),
     )
 }
@@ -435,7 +517,13 @@ fn valid_verifier(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
-fn code_grant(st: &AppState, realm: &str, client: &Client, form: &Form) -> Response {
+fn code_grant(
+    st: &AppState,
+    realm: &str,
+    client: &Client,
+    form: &Form,
+    proof: Option<&Proof>,
+) -> Response {
     let Some(code) = form.get("code") else {
         return oauth::invalid_request("Missing parameter: code");
     };
@@ -459,13 +547,27 @@ fn code_grant(st: &AppState, realm: &str, client: &Client, form: &Form) -> Respo
     if !ct_eq(&s256(verifier), &rec.code_challenge) {
         return oauth::invalid_grant("PKCE verification failed: Code mismatch");
     }
+    // RFC 9449 §10; oidc-provider's `authorization_code.js` answers these.
+    if let Some(bound) = &rec.dpop_jkt {
+        match proof {
+            None => {
+                let r = oauth::invalid_grant("DPoP proof is missing");
+                return dpop::refused(st, Reason::Missing, r);
+            }
+            Some(p) if p.jkt != *bound => {
+                let r = oauth::invalid_grant("DPoP proof key thumbprint does not match dpop_jkt");
+                return dpop::refused(st, Reason::Binding, r);
+            }
+            Some(_) => {}
+        }
+    }
     let family = st.store().family(&rec.family).cloned();
     let Some(family) = family.filter(|f| !f.revoked) else {
         return oauth::invalid_grant("Session not active");
     };
     st.stats().login(Style::Kc);
     st.stats().code_exchange();
-    let body = issue_session_tokens(st, realm, &family, now);
+    let body = issue_session_tokens(st, realm, &family, now, proof, client);
     oauth::no_store_json(StatusCode::OK, &body)
 }
 
@@ -479,6 +581,7 @@ struct AuthRequest {
     nonce: Option<String>,
     scope: String,
     challenge: String,
+    dpop_jkt: Option<String>,
 }
 
 /// Loopback redirect URIs only (`http://127.0.0.1`, `localhost`, `[::1]`,
@@ -579,6 +682,19 @@ fn check_auth_request(st: &AppState, realm: &str, form: &Form) -> Result<AuthReq
                 "Missing or invalid parameter: code_challenge",
             )
         })?;
+    // RFC 9449 §10: a SHA-256 thumbprint is 43 base64url characters.
+    let dpop_jkt = match form.get("dpop_jkt") {
+        Some(_) if st.settings().dpop == DpopMode::Off => None,
+        Some(j)
+            if j.len() == 43
+                && j.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Some(j.to_string())
+        }
+        Some(_) => return Err(fail("invalid_request", "Invalid parameter: dpop_jkt")),
+        None => None,
+    };
     Ok(AuthRequest {
         client,
         redirect_uri: redirect_uri.to_string(),
@@ -586,6 +702,7 @@ fn check_auth_request(st: &AppState, realm: &str, form: &Form) -> Result<AuthReq
         nonce: form.get("nonce").map(str::to_string),
         scope,
         challenge: challenge.to_string(),
+        dpop_jkt,
     })
 }
 
@@ -704,6 +821,7 @@ async fn auth_submit(
             client_id: req.client.id.to_string(),
             redirect_uri: req.redirect_uri.clone(),
             code_challenge: req.challenge,
+            dpop_jkt: req.dpop_jkt,
             realm: realm.clone(),
             expires_at: now + CODE_TTL,
             used: false,
@@ -774,11 +892,22 @@ async fn revoke(
     StatusCode::OK.into_response()
 }
 
-async fn userinfo(State(st): St, Path(realm): Path<String>, headers: HeaderMap) -> Response {
+async fn userinfo(
+    State(st): St,
+    Path(realm): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = check_realm(&realm) {
         return r;
     }
-    let rec = match protected::authorize(&st, &headers, Style::Kc, Some(&realm), &realm) {
+    let req = Req {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+    };
+    let (rec, proof) = match dpop::authorize(&st, &req, &realm) {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -787,7 +916,12 @@ async fn userinfo(State(st): St, Path(realm): Path<String>, headers: HeaderMap) 
         Some(u) => merge(base, user_claims(Some(u))),
         None => merge(base, json!({"preferred_username": rec.username})),
     };
-    axum::Json(body).into_response()
+    dpop::finish(
+        &st,
+        Endpoint::Api,
+        proof.as_ref(),
+        axum::Json(body).into_response(),
+    )
 }
 
 async fn discovery(State(st): St, Path(realm): Path<String>) -> Response {
@@ -796,7 +930,7 @@ async fn discovery(State(st): St, Path(realm): Path<String>) -> Response {
     }
     let iss = issuer(&st, &realm);
     let oidc = format!("{iss}/protocol/openid-connect");
-    axum::Json(json!({
+    let mut doc = json!({
         "issuer": iss,
         "authorization_endpoint": format!("{oidc}/auth"),
         "token_endpoint": format!("{oidc}/token"),
@@ -814,8 +948,11 @@ async fn discovery(State(st): St, Path(realm): Path<String>) -> Response {
         "scopes_supported": SCOPES,
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "preferred_username", "name", "email", "email_verified"],
         "authorization_response_iss_parameter_supported": true,
-    }))
-    .into_response()
+    });
+    if st.settings().dpop != DpopMode::Off {
+        doc["dpop_signing_alg_values_supported"] = json!([dpop::ALG]);
+    }
+    axum::Json(doc).into_response()
 }
 
 async fn certs(State(st): St, Path(realm): Path<String>) -> Response {

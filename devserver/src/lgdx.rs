@@ -135,6 +135,7 @@ fn issue_pair(st: &AppState, family: &Family, now_ms: i64) -> Value {
             realm: None,
             expires_at_ms: exp.saturating_mul(1000),
             revoked: false,
+            jkt: None,
         },
     );
     store.add_refresh(

@@ -6,7 +6,7 @@
 //! - LGDX-style custom JSON login/refresh (`/Identity/Auth/*`, `/Navigation/Realms`);
 //! - Keycloak-style OIDC (`/realms/{realm}/...`: password, refresh,
 //!   client credentials, authorization code + PKCE, revocation, userinfo,
-//!   discovery, JWKS);
+//!   discovery, JWKS; DPoP-bound tokens (RFC 9449) when enabled);
 //! - Identity-Manager-style client credentials in the body (`/im/...`);
 //! - TNCO-style client credentials with HTTP Basic (`/tnco/...`, `/oauth/token`).
 //!
@@ -27,6 +27,7 @@
 
 mod admin;
 mod config;
+mod dpop;
 mod endpoints;
 mod expiry;
 mod faults;
@@ -44,5 +45,5 @@ mod stats;
 mod store;
 mod tnco;
 
-pub use config::{Command, Config, Settings, USAGE, parse_args};
+pub use config::{Command, Config, DpopMode, DpopNonce, Settings, USAGE, parse_args};
 pub use server::{ServerHandle, spawn};

@@ -173,7 +173,7 @@ pub(crate) fn urlencode(s: &str) -> String {
     out
 }
 
-/// What the `Authorization: Bearer` header holds.
+/// What the `Authorization: Bearer` (or another token scheme's) header holds.
 #[derive(Debug)]
 pub(crate) enum Bearer<'a> {
     /// No Authorization header (or another scheme).
@@ -186,6 +186,12 @@ pub(crate) enum Bearer<'a> {
 
 /// Reads `Authorization: Bearer <token>` (scheme case-insensitive).
 pub(crate) fn bearer(headers: &HeaderMap) -> Bearer<'_> {
+    token_of(headers, "Bearer")
+}
+
+/// Reads `Authorization: <scheme> <token>` (scheme case-insensitive), e.g.
+/// `DPoP` (RFC 9449 §7.1); another scheme is [`Bearer::Missing`].
+pub(crate) fn token_of<'a>(headers: &'a HeaderMap, scheme: &str) -> Bearer<'a> {
     let Some(v) = headers.get(header::AUTHORIZATION) else {
         return Bearer::Missing;
     };
@@ -193,7 +199,7 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Bearer<'_> {
         return Bearer::Malformed;
     };
     match v.trim().split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+        Some((given, token)) if given.eq_ignore_ascii_case(scheme) => {
             let token = token.trim();
             if token.is_empty() {
                 Bearer::Malformed
@@ -201,7 +207,7 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Bearer<'_> {
                 Bearer::Token(token)
             }
         }
-        _ if v.trim().eq_ignore_ascii_case("bearer") => Bearer::Malformed,
+        _ if v.trim().eq_ignore_ascii_case(scheme) => Bearer::Malformed,
         _ => Bearer::Missing,
     }
 }

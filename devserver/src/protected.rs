@@ -34,7 +34,7 @@ impl Refusal {
         }
     }
 
-    fn description(self) -> &'static str {
+    pub(crate) fn description(self) -> &'static str {
         match self {
             Self::Missing => "Bearer token required",
             Self::Malformed => "Malformed bearer token",

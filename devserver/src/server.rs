@@ -134,8 +134,14 @@ fn router(state: Arc<AppState>, config: &Config) -> Router {
                     header::AUTHORIZATION,
                     header::CONTENT_TYPE,
                     HeaderName::from_static("x-api-key"),
+                    HeaderName::from_static("dpop"),
                 ])
-                .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER, header::DATE])
+                .expose_headers([
+                    header::WWW_AUTHENTICATE,
+                    header::RETRY_AFTER,
+                    header::DATE,
+                    HeaderName::from_static("dpop-nonce"),
+                ])
                 .max_age(Duration::from_secs(600)),
         )
     };

@@ -4,6 +4,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::Settings;
+use crate::dpop::DpopState;
 use crate::faults::FaultQueue;
 use crate::jwt::Keys;
 use crate::stats::Stats;
@@ -17,6 +18,7 @@ pub(crate) struct AppState {
     store: Mutex<Store>,
     stats: Mutex<Stats>,
     faults: Mutex<FaultQueue>,
+    dpop: Mutex<DpopState>,
     /// `http://127.0.0.1:PORT`, the base of every issuer.
     pub(crate) base_url: String,
     pub(crate) verbose: bool,
@@ -34,6 +36,7 @@ impl AppState {
             store: Mutex::default(),
             stats: Mutex::default(),
             faults: Mutex::default(),
+            dpop: Mutex::default(),
             base_url,
             verbose,
         }
@@ -83,5 +86,9 @@ impl AppState {
 
     pub(crate) fn faults(&self) -> MutexGuard<'_, FaultQueue> {
         lock(&self.faults)
+    }
+
+    pub(crate) fn dpop(&self) -> MutexGuard<'_, DpopState> {
+        lock(&self.dpop)
     }
 }

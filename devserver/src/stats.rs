@@ -53,6 +53,9 @@ pub(crate) struct LogEntry {
     /// For TNCO token requests that succeeded: `new` or `reissued`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) token: Option<TokenOutcome>,
+    /// For requests DPoP looked at: `ok` (a valid proof) or why it refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) dpop: Option<&'static str>,
     pub(crate) duration_ms: u64,
 }
 
@@ -93,6 +96,9 @@ pub(crate) struct Stats {
     protected_bad_api_key: u64,
     tnco_new: u64,
     tnco_reissued: u64,
+    dpop_accepted: u64,
+    dpop_rejected: BTreeMap<&'static str, u64>,
+    dpop_bound_tokens: u64,
     faults: BTreeMap<String, u64>,
     log: VecDeque<LogEntry>,
     seq: u64,
@@ -145,6 +151,18 @@ impl Stats {
             Protected::BadApiKey => self.protected_bad_api_key += 1,
         }
     }
+    /// A DPoP proof that passed every check.
+    pub(crate) fn dpop_accepted(&mut self) {
+        self.dpop_accepted += 1;
+    }
+    /// A request DPoP refused, by reason.
+    pub(crate) fn dpop_rejected(&mut self, reason: &'static str) {
+        *self.dpop_rejected.entry(reason).or_default() += 1;
+    }
+    /// A token response with DPoP-bound tokens.
+    pub(crate) fn dpop_bound(&mut self) {
+        self.dpop_bound_tokens += 1;
+    }
     pub(crate) fn fault(&mut self, kind: &str) {
         *self.faults.entry(kind.to_string()).or_default() += 1;
     }
@@ -163,6 +181,14 @@ impl Stats {
         faults.insert("total".into(), json!(self.faults.values().sum::<u64>()));
         for (k, n) in &self.faults {
             faults.insert(k.clone(), json!(n));
+        }
+        let mut dpop_rejected = serde_json::Map::new();
+        dpop_rejected.insert(
+            "total".into(),
+            json!(self.dpop_rejected.values().sum::<u64>()),
+        );
+        for (k, n) in &self.dpop_rejected {
+            dpop_rejected.insert((*k).into(), json!(n));
         }
         json!({
             "requests": self.requests,
@@ -184,6 +210,11 @@ impl Stats {
             },
             "tnco_tokens": {"new": self.tnco_new, "reissued": self.tnco_reissued},
             "expired_token_calls": self.protected_expired,
+            "dpop": {
+                "accepted": self.dpop_accepted,
+                "rejected": dpop_rejected,
+                "bound_tokens": self.dpop_bound_tokens,
+            },
             "faults_applied": faults,
             "log": self.log,
         })

@@ -73,6 +73,8 @@ pub(crate) struct AccessRecord {
     /// Server milliseconds; for a JWT, its `exp` × 1000.
     pub(crate) expires_at_ms: i64,
     pub(crate) revoked: bool,
+    /// The RFC 7638 thumbprint a DPoP-bound token is bound to (its `cnf.jkt`).
+    pub(crate) jkt: Option<String>,
 }
 
 /// An authorization code waiting for its exchange.
@@ -82,6 +84,8 @@ pub(crate) struct AuthCode {
     pub(crate) client_id: String,
     pub(crate) redirect_uri: String,
     pub(crate) code_challenge: String,
+    /// RFC 9449 §10: the thumbprint the exchange's DPoP proof key must have.
+    pub(crate) dpop_jkt: Option<String>,
     pub(crate) realm: String,
     pub(crate) expires_at: i64,
     pub(crate) used: bool,

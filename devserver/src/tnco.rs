@@ -123,6 +123,7 @@ fn issue(st: &AppState, client_id: String) -> (String, i64, TokenOutcome, i64) {
             realm: None,
             expires_at_ms,
             revoked: false,
+            jkt: None,
         },
     );
     (access, expires_at_ms, TokenOutcome::New, now_ms)

@@ -10,6 +10,7 @@
 
 mod admin;
 mod common;
+mod dpop;
 mod faults;
 mod identity_manager;
 mod keycloak;
