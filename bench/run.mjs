@@ -141,18 +141,29 @@ function markdown(r) {
   const loopRatio = r.request.loopback ? r.request.loopback.medianUs.tokenkeeper / r.request.loopback.medianUs['raw fetch'] : null;
   const coldMs = r.start.ms['package:tokenkeeper'];
   const yes = (ok) => (ok ? '**met**' : '**not met**');
+  const chromium = r.browser?.networks?.loopback?.ready;
+  const behindOidc = chromium ? chromium.tokenkeeper.median - chromium['oidc-client-ts'].median : null;
   L.push('## Targets', '');
   table(
     ['target', 'measured', ''],
     [
-      ['.wasm + glue ≤ 40 KB gzip', `${kib(s.total.gzip)} KiB (${fmt(s.total.gzip / 1000)} KB: .wasm + \`index.js\`, whose glue comes with the class)`, yes(s.total.gzip <= 40_000)],
-      ['cached lookup ≤ 0.3 µs', `${fmt(cachedNs / 1000)} µs`, yes(cachedNs <= 300)],
+      ...[80, 64, 48].map((kb, i) => [
+        `.wasm + browser entry ≤ ${kb} KB gzip${['', ' (target)', ' (stretch)'][i]}`,
+        `${fmt(s.total.gzip / 1000)} KB (.wasm + \`index.js\`, whose glue comes with the class)`,
+        yes(s.total.gzip <= kb * 1000),
+      ]),
       [
-        'token-request overhead ≤ 1.2x raw fetch',
-        `${fmt(reqRatio)}x CPU (in memory)${loopRatio ? `, ${fmt(loopRatio)}x over loopback` : ''}`,
-        loopRatio ? `${yes(reqRatio <= 1.2)} in memory, ${yes(loopRatio <= 1.2)} over loopback` : yes(reqRatio <= 1.2),
+        'start-up in Chromium within 10 ms of oidc-client-ts',
+        behindOidc === null ? 'not measured' : `${fmt(behindOidc)} ms behind (§7, loopback, medians)`,
+        behindOidc === null ? '' : yes(behindOidc <= 10),
       ],
-      ['cold start ≤ 3 ms', `${fmt(coldMs)} ms (Node entry, import + first construction)`, yes(coldMs <= 3)],
+      ['cold start in Node ≤ 5 ms', `${fmt(coldMs)} ms (Node entry, import + first construction)`, yes(coldMs <= 5)],
+      [
+        'token-request overhead ≤ 2x raw fetch in memory (stretch 1.2x)',
+        `${fmt(reqRatio)}x CPU (in memory)${loopRatio ? `; ${fmt(loopRatio)}x over loopback` : ''}`,
+        yes(reqRatio <= 2),
+      ],
+      ['cached lookup ≤ 0.3 µs', `${fmt(cachedNs / 1000)} µs`, yes(cachedNs <= 300)],
     ],
   );
 
