@@ -1,13 +1,14 @@
 //! `cargo xtask bench`: tokenkeeper side by side with the libraries users
 //! would pick instead, in one run.
 //!
-//! Builds the release package (`build::run`), installs the peers pinned in
+//! Runs the set-up (`setup::run`, as `cargo xtask test` does), builds the
+//! release package (`build::run`), installs the peers pinned in
 //! `bench/package-lock.json` (`npm ci` in `bench/`, skipped while its stamp
 //! matches), starts the devserver for the loopback figures, runs
 //! `bench/run.mjs` (every measurement lives in `bench/*.mjs`) and copies the
 //! `bench.md` and `bench.svg` it writes into `docs/`. The browser start-up
-//! pages are built with the toolchain matrix's Vite (`cargo xtask setup`
-//! installs it); without it that section says it was not measured.
+//! pages are built with the toolchain matrix's Vite, which the set-up
+//! installs.
 
 use std::fs;
 use std::path::Path;
@@ -15,7 +16,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::devserver::{self, Devserver};
-use crate::{Paths, Result, build, cmd, setup, toolchain};
+use crate::{Paths, Result, build, cmd, setup};
 
 /// Written into `bench/node_modules/` after `npm ci`: a hash of the lockfile
 /// and the Node version.
@@ -25,13 +26,12 @@ const STAMP: &str = "node_modules/.xtask-bench-stamp";
 pub(crate) fn run(paths: &Paths) -> Result {
     let started = Instant::now();
     let bench = paths.root.join("bench");
-    if !paths.root.join("node_modules/esbuild").exists() {
-        return Err("node_modules/esbuild not found; run `cargo xtask setup`".into());
-    }
+    // What a fresh clone lacks (esbuild, Vite, Chromium…), as `cargo xtask
+    // test` does: idempotent, about 0.3 s when everything is present.
+    let toolchain = setup::run(paths)?;
     let pkg = build::run(paths)?;
     npm_ci(&bench)?;
 
-    let toolchain = toolchain::for_wasm(paths)?;
     println!("bench: building the devserver");
     let server = Devserver::start(&devserver::build(paths, &toolchain)?, &[])?;
 
