@@ -17,15 +17,19 @@
 //! instead of new tokens being stored over it.
 
 use crate::core::config::{Config, Profile};
+use crate::core::dpop::{self, NonceCache, Proof, ProofRequest};
 use crate::core::error::Error;
 use crate::core::expiry;
+use crate::core::request::HttpRequest;
 use crate::core::request::{self, Credentials};
-use crate::core::response::{self, TokenResponse};
+use crate::core::response::{self, HttpResponse, TokenResponse, TransportError};
 use crate::core::secret::AccessToken;
 use crate::core::session::{Event, PersistOp, RequestId, Session, Snapshot, Status};
 use crate::core::time::UnixMillis;
 use crate::core::tokens::Timing;
-use crate::platform::{Clock, CrossTabLock, HttpTransport, Platform, Random, Sleeper, TokenStore};
+use crate::platform::{
+    Clock, CrossTabLock, HttpTransport, Platform, ProofKey, Random, Sleeper, TokenStore,
+};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
@@ -79,6 +83,8 @@ struct Inner<P> {
     listener: RefCell<Option<EventListener>>,
     /// Whether the session has its jitter sample (drawn once per keeper).
     jittered: Cell<bool>,
+    /// The DPoP nonces servers gave, per origin (RFC 9449 §8, §9).
+    nonces: RefCell<NonceCache>,
 }
 
 /// Keeps a session alive on a platform. Clones share the session.
@@ -106,6 +112,13 @@ impl<P: Platform> Driver<P> {
     /// A driver for a new, logged-out session; invalid configuration fails
     /// here.
     pub fn new(config: Config, platform: P, options: DriverOptions) -> Result<Self, Error> {
+        let dpop = matches!(&config.profile, Profile::OAuth2(p) if p.dpop);
+        if dpop && platform.proof_key().is_none() {
+            return Err(Error::config(
+                "dpop",
+                "needs a key the platform can sign with",
+            ));
+        }
         Ok(Self {
             inner: Rc::new(Inner {
                 session: RefCell::new(Session::new(config.clone())?),
@@ -115,6 +128,7 @@ impl<P: Platform> Driver<P> {
                 flight: RefCell::new(None),
                 listener: RefCell::new(None),
                 jittered: Cell::new(false),
+                nonces: RefCell::new(NonceCache::new()),
             }),
         })
     }
@@ -140,6 +154,7 @@ impl<P: Platform> Driver<P> {
 
     /// Logs in with `credentials` and stores the session.
     pub async fn login(&self, credentials: Credentials) -> Result<(), Error> {
+        self.check_proof_key().await?;
         let now = self.now();
         self.feed_jitter();
         self.session().login(now, &credentials)?;
@@ -172,9 +187,10 @@ impl<P: Platform> Driver<P> {
                 "must be oauth2 for a code exchange",
             ));
         };
+        self.check_proof_key().await?;
         let req = request::oauth_login(p, credentials);
         let sent_at = self.now();
-        let resp = self.platform().http().send(req).await?;
+        let resp = self.send(req).await?;
         let now = self.now();
         match response::parse_token_response(profile, &resp, now) {
             Ok(tokens) => Ok((
@@ -436,6 +452,124 @@ impl<P: Platform> Driver<P> {
         self.platform().clock().now()
     }
 
+    /// A DPoP proof (RFC 9449 §4) for `method url`, with the nonce last
+    /// given by the URL's origin and, for a resource request, the hash of
+    /// `access_token`; `None` when the keeper sends no proofs.
+    pub async fn proof(
+        &self,
+        method: &str,
+        url: &str,
+        access_token: Option<&AccessToken>,
+    ) -> Result<Option<Proof>, Error> {
+        let Some(key) = self.proof_key() else {
+            return Ok(None);
+        };
+        let jwk = key.public_jwk().await?;
+        let mut jti = [0u8; 16];
+        self.platform().random().fill(&mut jti)?;
+        let nonce = dpop::origin(url).and_then(|o| self.inner.nonces.borrow().get(&o).cloned());
+        let input = dpop::signing_input(
+            &jwk,
+            &ProofRequest {
+                method,
+                url,
+                iat: self.now().0 / 1000,
+                jti: &jti,
+                access_token,
+                nonce: nonce.as_ref(),
+            },
+        )?;
+        let signature = key.sign(input.bytes()).await?;
+        input.into_proof(&signature).map(Some)
+    }
+
+    /// The DPoP key's JWK thumbprint (RFC 7638), making or loading the key;
+    /// `None` without DPoP.
+    pub async fn jwk_thumbprint(&self) -> Result<Option<String>, Error> {
+        match self.proof_key() {
+            Some(key) => Ok(Some(key.public_jwk().await?.thumbprint())),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether requests carry DPoP proofs.
+    pub fn dpop(&self) -> bool {
+        self.proof_key().is_some()
+    }
+
+    /// Keeps the `DPoP-Nonce` a server at `url` sent (RFC 9449 §8.2: every
+    /// response may carry the next one); an invalid value is ignored.
+    pub fn remember_nonce(&self, url: &str, header: Option<&str>) {
+        if let (Some(origin), Some(nonce)) =
+            (dpop::origin(url), header.and_then(dpop::Nonce::parse))
+        {
+            self.inner.nonces.borrow_mut().remember(&origin, nonce);
+        }
+    }
+
+    /// Whether a resource server's answer asks for a DPoP nonce (RFC 9449
+    /// §9): the nonce is kept, and the request is worth one more try.
+    pub fn resource_wants_nonce(&self, url: &str, resp: &HttpResponse) -> bool {
+        let nonce = resp.header("dpop-nonce");
+        self.remember_nonce(url, nonce);
+        dpop::resource_nonce_retry(resp.status, resp.header("www-authenticate"), nonce).is_some()
+    }
+
+    /// Makes or loads the DPoP key before a login, so that a runtime that
+    /// cannot make one fails the login with its error.
+    async fn check_proof_key(&self) -> Result<(), Error> {
+        match self.proof_key() {
+            Some(key) => key.public_jwk().await.map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends a request to the token or revocation endpoint; with a DPoP key,
+    /// with a proof, and once more with a new one when the server asks for
+    /// a nonce (RFC 9449 §8). A proof that cannot be made fails like the
+    /// network: the key was made at login, so only a broken runtime gets
+    /// here.
+    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, TransportError> {
+        if self.proof_key().is_none() {
+            return self.platform().http().send(req).await;
+        }
+        let mut retried = false;
+        loop {
+            let proof = self
+                .proof(req.method, &req.url, None)
+                .await
+                .map_err(|_| TransportError::Network)?;
+            let mut signed = req.clone();
+            if let Some(proof) = proof {
+                signed
+                    .headers
+                    .push(("DPoP".to_owned(), proof.secret().to_owned()));
+            }
+            let resp = self.platform().http().send(signed).await?;
+            let nonce = resp.header("dpop-nonce");
+            self.remember_nonce(&req.url, nonce);
+            if !retried && resp.status == 400 {
+                let error = match response::error_response(&resp, self.now()) {
+                    Error::OAuth { error, .. } => Some(error),
+                    _ => None,
+                };
+                if dpop::token_nonce_retry(resp.status, error.as_deref(), nonce).is_some() {
+                    retried = true;
+                    continue;
+                }
+            }
+            return Ok(resp);
+        }
+    }
+
+    /// The DPoP key, when the configuration asks for proofs.
+    fn proof_key(&self) -> Option<&P::ProofKey> {
+        match &self.inner.config.profile {
+            Profile::OAuth2(p) if p.dpop => self.platform().proof_key(),
+            _ => None,
+        }
+    }
+
     /// Draws the session's jitter sample once: it spreads keepers' refresh
     /// and backoff times apart, which one sample per keeper does, and a
     /// draw from the platform's CSPRNG costs more than the rest of a
@@ -551,7 +685,7 @@ impl<P: Platform> Driver<P> {
             self.flush_store(&mut events).await;
             let next = self.session().poll_transmit();
             let Some((id, req)) = next else { break };
-            let result = self.platform().http().send(req).await;
+            let result = self.send(req).await;
             match result {
                 Ok(resp) => {
                     if Some(id) == refresh_id {

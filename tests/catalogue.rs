@@ -13,7 +13,7 @@ mod support;
 use serde_json::{Value, json};
 use support::*;
 use tokenkeeper::core::challenge;
-use tokenkeeper::core::config::Config;
+use tokenkeeper::core::config::{Config, Profile};
 use tokenkeeper::core::error::{EndReason, Error};
 use tokenkeeper::core::persist::Owner;
 use tokenkeeper::core::request::{self, Credentials, Pkce};
@@ -130,12 +130,32 @@ fn tr07_to_tr10_token_type() {
     }
     for t in ["mac", "N_A", "pop", "DPoP", "unknown"] {
         let e = parse_kc(&format!(r#"{{"access_token":"a","token_type":"{t}"}}"#)).unwrap_err();
-        assert_eq!(e.code(), "OAUTH_UNSUPPORTED_OPERATION", "{t}");
+        // A DPoP-bound token without a proof sent (RFC 9449 §5) is unusable.
+        let code = if t == "DPoP" {
+            "AUTH_DPOP_TOKEN_TYPE"
+        } else {
+            "OAUTH_UNSUPPORTED_OPERATION"
+        };
+        assert_eq!(e.code(), code, "{t}");
         let mut s = kc_session();
         let body = format!(r#"{{"access_token":"SENTINEL_AT_9","token_type":"{t}"}}"#);
         refresh_rejected_without_change(&mut s, LATER, &json_response(200, &body));
     }
     assert!(parse_kc(r#"{"access_token":"a","token_type":7}"#).is_err());
+    // With DPoP the token must be `DPoP`, any case; a Bearer one would
+    // drop the binding asked for.
+    let mut dpop = keycloak();
+    if let Profile::OAuth2(p) = &mut dpop.profile {
+        p.dpop = true;
+    }
+    let parse = |t: &str| {
+        let body = format!(r#"{{"access_token":"a","token_type":"{t}"}}"#);
+        response::parse_token_response(&dpop.profile, &json_response(200, &body), T0)
+    };
+    assert!(parse("DPoP").is_ok() && parse("dpop").is_ok());
+    for t in ["Bearer", "mac"] {
+        assert_eq!(parse(t).unwrap_err().code(), "AUTH_DPOP_TOKEN_TYPE", "{t}");
+    }
     assert!(
         response::parse_token_response(
             &lgdx().profile,

@@ -132,12 +132,17 @@ fn begin_builds_the_request_and_the_pending_login() {
         redirect_uri: None,
         scope: Some("openid email".into()),
         extra_params: [("prompt".to_owned(), "login".to_owned())].into(),
+        dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
     };
     let req = begin(&params).unwrap();
     assert!(req.url.starts_with(&format!("{AUTH_URL}?")));
     let q = query(&req.url);
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     assert_eq!(get("response_type"), Some("code"));
+    assert_eq!(
+        get("dpop_jkt"),
+        Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")
+    );
     assert_eq!(get("client_id"), Some("app"));
     assert_eq!(get("redirect_uri"), Some(CALLBACK));
     assert_eq!(get("scope"), Some("openid email"));

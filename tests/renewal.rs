@@ -27,7 +27,9 @@ use tokenkeeper::core::response::{HttpResponse, TransportError};
 use tokenkeeper::core::session::Event;
 use tokenkeeper::core::time::UnixMillis;
 use tokenkeeper::driver::{Driver, DriverOptions};
-use tokenkeeper::platform::fake::{FakeSleeper, LocalLock, ManualClock, MemoryStore, SeededRandom};
+use tokenkeeper::platform::fake::{
+    FakeProofKey, FakeSleeper, LocalLock, ManualClock, MemoryStore, SeededRandom,
+};
 use tokenkeeper::platform::{Clock, CrossTabLock, HttpTransport, Platform, TokenStore};
 
 const KC_URL: &str = "https://auth.apiax.io/auth/realms/apiax/protocol/openid-connect/token";
@@ -256,6 +258,7 @@ impl Platform for Sim {
     type Store = LoggedStore;
     type Lock = LocalLock;
     type Random = SeededRandom;
+    type ProofKey = FakeProofKey;
 
     fn clock(&self) -> &ManualClock {
         &self.clock
@@ -274,6 +277,9 @@ impl Platform for Sim {
     }
     fn random(&self) -> &SeededRandom {
         &self.random
+    }
+    fn proof_key(&self) -> Option<&FakeProofKey> {
+        None
     }
 }
 

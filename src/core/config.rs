@@ -103,6 +103,9 @@ pub struct OAuth2Profile {
     /// Static headers `keeper.fetch` sends with the token, to allowed
     /// origins only (option `apiHeaders`).
     pub api_headers: StaticHeaders,
+    /// Whether every token request carries a DPoP proof and the tokens are
+    /// sender-constrained (RFC 9449; the top-level option `dpop`).
+    pub dpop: bool,
 }
 
 /// Client authentication at the token endpoint (RFC 6749 §2.3).
@@ -453,13 +456,28 @@ impl Config {
                 "allowInsecureHttp",
                 "allowedOrigins",
                 "rejectStatuses",
+                "dpop",
             ],
         )?;
         let profile = m
             .get("profile")
             .ok_or_else(|| Error::config("profile", "is required"))?;
+        let mut profile = Profile::from_value(profile)?;
+        let dpop = match m.get("dpop") {
+            None | Some(Value::Null | Value::Bool(false)) => false,
+            // `{ keyPair }`: the key itself is the platform's to read.
+            Some(Value::Bool(true) | Value::Object(_)) => true,
+            Some(_) => return Err(Error::config("dpop", "must be a boolean or { keyPair }")),
+        };
+        match &mut profile {
+            Profile::OAuth2(p) => p.dpop = dpop,
+            Profile::Json(_) if dpop => {
+                return Err(Error::config("dpop", "needs an oauth2 profile"));
+            }
+            Profile::Json(_) => {}
+        }
         Ok(Self {
-            profile: Profile::from_value(profile)?,
+            profile,
             refresh: match m.get("refresh") {
                 Some(v) => RefreshPolicy::from_value(v)?,
                 None => RefreshPolicy::default(),
@@ -550,6 +568,7 @@ impl OAuth2Profile {
             require_iss: m.bool("requireIss")?.unwrap_or(false),
             jwks_uri: m.string("jwksUri")?,
             api_headers: StaticHeaders(m.strings("apiHeaders")?),
+            dpop: false,
         })
     }
 

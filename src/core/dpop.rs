@@ -188,6 +188,13 @@ pub fn htu(url: &str) -> Result<String, Error> {
     Ok(format!("{}{path}", parsed.origin))
 }
 
+/// The origin of an absolute http(s) `url`, as `URL.origin` serialises it:
+/// the key nonces are kept under.
+#[must_use]
+pub fn origin(url: &str) -> Option<String> {
+    api::parse(url).ok().map(|p| p.origin)
+}
+
 /// A proof's `htm` (RFC 9449 §4.2): a method token (RFC 9110 §9.1), the
 /// six methods fetch normalises upper-cased.
 fn htm(method: &str) -> Result<String, Error> {

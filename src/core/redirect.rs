@@ -54,6 +54,7 @@ const RESERVED_AUTHORIZE_PARAMS: &[&str] = &[
     "nonce",
     "code_challenge",
     "code_challenge_method",
+    "dpop_jkt",
 ];
 
 /// Random bytes for one authorization request: 128-bit `state` and `nonce`,
@@ -100,6 +101,9 @@ pub struct AuthorizeParams {
     /// Extra authorization request parameters, e.g. `prompt`, `login_hint`
     /// (OpenID Connect Core §3.1.2.1).
     pub extra_params: BTreeMap<String, String>,
+    /// The DPoP key's thumbprint, binding the code to it (RFC 9449 §10);
+    /// set by the keeper, not by the caller.
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthorizeParams {
@@ -115,6 +119,7 @@ impl AuthorizeParams {
             redirect_uri: m.string("redirectUri")?,
             scope: m.string("scope")?,
             extra_params: m.strings("extraParams")?,
+            dpop_jkt: None,
         })
     }
 }
@@ -310,7 +315,13 @@ pub fn begin(
     let state = request::random_value(&random.state);
     let nonce = request::random_value(&random.nonce);
     let mut url = request::authorize_url(p, &state, &nonce, &pkce.challenge)?;
-    for (k, v) in &params.extra_params {
+    let jkt = params.dpop_jkt.as_ref().map(|j| ("dpop_jkt", j));
+    for (k, v) in params
+        .extra_params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v))
+        .chain(jkt)
+    {
         url.push('&');
         url.push_str(&request::form_encode(k));
         url.push('=');

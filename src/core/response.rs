@@ -34,6 +34,7 @@
 use super::challenge;
 use super::claims::{self, UntrustedClaims};
 use super::config::{ExpirySource, ExpiryUnit, Profile};
+use super::dpop;
 use super::error::{self, Error};
 use super::httpdate;
 use super::secret::{AccessToken, IdToken, RefreshToken};
@@ -180,16 +181,18 @@ struct Names<'a> {
     expiry: Cow<'a, [ExpirySource]>,
     refresh_expiry: Cow<'a, [ExpirySource]>,
     oauth: bool,
+    dpop: bool,
 }
 
 fn names(profile: &Profile) -> Names<'_> {
     match profile {
-        Profile::OAuth2(_) => Names {
+        Profile::OAuth2(p) => Names {
             access_token: "access_token",
             refresh_token: "refresh_token",
             expiry: Cow::Owned(ExpirySource::seconds_then_jwt("expires_in")),
             refresh_expiry: Cow::Owned(ExpirySource::seconds_then_jwt("refresh_expires_in")),
             oauth: true,
+            dpop: p.dpop,
         },
         Profile::Json(j) => Names {
             access_token: &j.fields.access_token,
@@ -197,6 +200,7 @@ fn names(profile: &Profile) -> Names<'_> {
             expiry: Cow::Borrowed(&j.expiry),
             refresh_expiry: Cow::Borrowed(&j.refresh_expiry),
             oauth: false,
+            dpop: false,
         },
     }
 }
@@ -228,6 +232,9 @@ pub fn parse_token_response(
     if n.oauth {
         match map.get("token_type") {
             None => return Err(Error::invalid("token_type", "is required")),
+            Some(Value::String(t)) if n.dpop || t.eq_ignore_ascii_case("dpop") => {
+                dpop::check_token_type(n.dpop, t)?;
+            }
             Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => {}
             Some(Value::String(_)) => {
                 return Err(Error::Unsupported {

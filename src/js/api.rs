@@ -15,6 +15,8 @@ use super::error;
 use super::keeper::KeeperCore;
 use crate::core::api::ApiPolicy;
 use crate::core::config::Config;
+use crate::core::response::HttpResponse;
+use crate::core::secret::AccessToken;
 use crate::platform::web::{call, get};
 
 /// A keeper's resource-API policy and what the JS class needs of it.
@@ -103,5 +105,45 @@ impl KeeperCore {
         Ok(JsValue::from_bool(
             policy.rejects(status, challenge.as_deref()),
         ))
+    }
+
+    /// Whether requests carry DPoP proofs (the option `dpop`).
+    #[wasm_bindgen(getter)]
+    pub fn dpop(&self) -> bool {
+        self.shared.driver.dpop()
+    }
+
+    /// Resolves to a DPoP proof (RFC 9449 §7) for sending `token` with
+    /// `method url` to a resource server.
+    pub fn proof(&self, method: String, url: String, token: String) -> js_sys::Promise {
+        self.run(|shared| async move {
+            let token = AccessToken::new(token);
+            let proof = shared.driver.proof(&method, &url, Some(&token)).await?;
+            Ok(proof.map_or(JsValue::UNDEFINED, |p| JsValue::from_str(p.secret())))
+        })
+    }
+
+    /// Keeps the `DPoP-Nonce` of a resource server's `response` to a
+    /// request to `url`; whether the response asks for that nonce, so that
+    /// the request is worth sending once more (RFC 9449 §9).
+    #[wasm_bindgen(js_name = nonceRetry)]
+    pub fn nonce_retry(&self, url: &str, response: &JsValue) -> bool {
+        let headers = get(response, "headers");
+        let header = |name: &str| {
+            call(&headers, "get", &[JsValue::from_str(name)])
+                .and_then(|v| v.as_string())
+                .map(|v| (name.to_owned(), v))
+        };
+        let status = get(response, "status").as_f64().unwrap_or(0.0);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let resp = HttpResponse {
+            status: status.clamp(0.0, 999.0) as u16,
+            headers: ["dpop-nonce", "www-authenticate"]
+                .into_iter()
+                .filter_map(header)
+                .collect(),
+            body: Vec::new(),
+        };
+        self.shared.driver.resource_wants_nonce(url, &resp)
     }
 }

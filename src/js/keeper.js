@@ -222,10 +222,8 @@ export class TokenKeeper extends EventTarget {
     } catch (e) {
       throw wrap(e);
     }
-    // A request without a body can be sent twice as it is.
-    const replay = request.body === null ? request : request.clone();
     const token = await this.accessToken({ ...options, signal: request.signal });
-    const first = await this.#send(request, token, extra);
+    const first = await this.#sendOnce(request, token, extra);
     if (!(await this.#core.rejects(first))) return first;
     if (this.#token === token) this.#forget();
     let fresh;
@@ -238,14 +236,41 @@ export class TokenKeeper extends EventTarget {
     }
     if (fresh === token) return first;
     first.body?.cancel().catch(() => undefined);
-    return this.#send(replay, fresh, extra);
+    return this.#sendOnce(request, fresh, extra);
   }
 
-  /** Sends `request` with the token and the `[name, value]` pairs of `extra`. */
-  #send(request, token, extra) {
+  /**
+   * Sends a copy of `request` with the token; with DPoP, once more with a
+   * new proof when the resource server asks for a nonce (the core decides).
+   */
+  async #sendOnce(request, token, extra) {
+    // A request without a body can be sent again as it is.
+    const copy = () => (request.body === null ? request : request.clone());
+    const res = await this.#send(copy(), token, extra);
+    if (!this.#core.dpop || !this.#core.nonceRetry(request.url, res)) return res;
+    res.body?.cancel().catch(() => undefined);
+    return this.#send(copy(), token, extra);
+  }
+
+  /**
+   * Sends `request` with the token (`Bearer`, or `DPoP` with a proof) and
+   * the `[name, value]` pairs of `extra`.
+   */
+  async #send(request, token, extra) {
     const headers = new Headers(request.headers);
     for (const [name, value] of extra) headers.set(name, value);
-    headers.set('Authorization', `Bearer ${token}`);
+    if (this.#core.dpop) {
+      let proof;
+      try {
+        proof = await this.#core.proof(request.method, request.url, token);
+      } catch (e) {
+        throw wrap(e);
+      }
+      headers.set('Authorization', `DPoP ${token}`);
+      headers.set('DPoP', proof);
+    } else {
+      headers.set('Authorization', `Bearer ${token}`);
+    }
     return this.#fetch(new Request(request, { headers, redirect: 'manual' }));
   }
 
@@ -287,7 +312,10 @@ export class TokenKeeper extends EventTarget {
   async authorizeUrl(params) {
     const here = globalThis.location;
     const page = here && here.origin && here.origin !== 'null' ? here.origin + here.pathname : undefined;
-    const { url, pending } = await guarded(() => this.#core.beginRedirect(params, page));
+    const { url, pending } = await guarded(async () => {
+      const jkt = this.#core.dpop ? await this.#core.dpopJkt() : undefined;
+      return this.#core.beginRedirect(params, page, jkt);
+    });
     try {
       await this.#pending.set(pending);
     } catch (cause) {

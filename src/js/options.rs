@@ -8,8 +8,8 @@ use crate::core::config::{Config, Profile};
 use crate::core::persist::Owner;
 use crate::driver::DriverOptions;
 use crate::platform::web::{
-    FetchHttp, StorageKind, TimerSleeper, WebClock, WebLock, WebPlatform, WebRandom, WebStore, get,
-    is_page, scope, set,
+    FetchHttp, StorageKind, TimerSleeper, WebClock, WebLock, WebPlatform, WebProofKey, WebRandom,
+    WebStore, get, is_page, scope, set,
 };
 
 /// Default timeout of every token request.
@@ -53,6 +53,7 @@ pub(crate) fn read(
         "allowInsecureHttp",
         "allowedOrigins",
         "rejectStatuses",
+        "dpop",
     ] {
         set(&fields, key, &get(options, key));
     }
@@ -94,6 +95,7 @@ pub(crate) fn read(
         },
     };
     let local = matches!(storage, StorageKind::Local);
+    let lasting = !matches!(storage, StorageKind::Memory);
     let store = WebStore::new(storage, Some(on_storage_error));
     let shared = store.is_shared();
     let platform = WebPlatform {
@@ -106,6 +108,7 @@ pub(crate) fn read(
         store,
         lock: WebLock::new(shared),
         random: WebRandom,
+        proof_key: None,
     };
     let mut driver = DriverOptions {
         storage_key: get(options, "storageKey")
@@ -113,6 +116,17 @@ pub(crate) fn read(
             .unwrap_or_else(|| Owner::of(&config.profile).storage_key()),
         ..DriverOptions::default()
     };
+    let mut platform = platform;
+    if matches!(&config.profile, Profile::OAuth2(p) if p.dpop) {
+        // A key pair the caller made, or one made here: kept beside the
+        // tokens when they outlive the page, as they are bound to it.
+        let supplied = Some(get(&get(options, "dpop"), "keyPair")).filter(|k| !k.is_undefined());
+        if supplied.as_ref().is_some_and(|k| !k.is_object()) {
+            return Err(error::config("dpop.keyPair", "must be a CryptoKeyPair"));
+        }
+        let persist_as = lasting.then(|| format!("{}.dpop", driver.storage_key));
+        platform.proof_key = Some(WebProofKey::new(supplied, persist_as));
+    }
     if let Some(ms) = u32_option(options, "lockTimeoutMs")? {
         driver.lock_timeout_ms = ms;
     }

@@ -60,18 +60,21 @@ impl KeeperCore {
     /// `{ url, pending }`, where `pending` is the string to keep until the
     /// redirect comes back. `params` is `{ redirectUri?, scope?,
     /// extraParams? }`; `fallbackRedirectUri` is used when neither `params`
-    /// nor the profile names a redirect URI.
+    /// nor the profile names a redirect URI; `dpopJkt` (from
+    /// [`KeeperCore::dpop_jkt`]) binds the code to the DPoP key.
     #[wasm_bindgen(js_name = beginRedirect)]
     pub fn begin_redirect(
         &self,
         params: JsValue,
         fallback_redirect_uri: Option<String>,
+        dpop_jkt: Option<String>,
     ) -> Result<JsValue, JsValue> {
-        let params = if params.is_undefined() || params.is_null() {
+        let mut params = if params.is_undefined() || params.is_null() {
             AuthorizeParams::default()
         } else {
             read_js(&params, "params", AuthorizeParams::from_value)?
         };
+        params.dpop_jkt = dpop_jkt;
         let mut bytes = [0u8; 64];
         WebRandom.fill(&mut bytes).map_err(|e| error::to_js(&e))?;
         let random = RedirectRandom::from_bytes(&bytes);
@@ -93,6 +96,20 @@ impl KeeperCore {
             &JsValue::from_str(&request.pending.to_stored()),
         );
         Ok(out.into())
+    }
+
+    /// Resolves to the DPoP key's JWK thumbprint (RFC 7638), the
+    /// authorization request's `dpop_jkt` (RFC 9449 §10), making or loading
+    /// the key; to `undefined` without DPoP.
+    #[wasm_bindgen(js_name = dpopJkt)]
+    pub fn dpop_jkt(&self) -> js_sys::Promise {
+        self.run(|shared| async move {
+            Ok(shared
+                .driver
+                .jwk_thumbprint()
+                .await?
+                .map_or(JsValue::UNDEFINED, |t| JsValue::from_str(&t)))
+        })
     }
 
     /// Completes a redirect login from the callback `url` and the stored

@@ -6,7 +6,8 @@
 //! that names what was unexpected.
 #![allow(clippy::panic)]
 
-use super::{Clock, CrossTabLock, HttpTransport, Platform, Random, Sleeper, TokenStore};
+use super::{Clock, CrossTabLock, HttpTransport, Platform, ProofKey, Random, Sleeper, TokenStore};
+use crate::core::dpop::PublicJwk;
 use crate::core::error::Error;
 use crate::core::request::HttpRequest;
 use crate::core::response::{HttpResponse, TransportError};
@@ -480,6 +481,50 @@ pub struct FakePlatform {
     pub lock: LocalLock,
     /// The random source.
     pub random: SeededRandom,
+    /// The DPoP key, when set.
+    pub proof_key: Option<FakeProofKey>,
+}
+
+/// A DPoP key that signs with a checkable stand-in: the signature is
+/// SHA-256 of the input, twice, so a test can recompute it. It counts its
+/// signatures.
+#[derive(Debug, Clone, Default)]
+pub struct FakeProofKey {
+    signed: Rc<Cell<u32>>,
+}
+
+impl FakeProofKey {
+    /// The public key's coordinates (RFC 9449's example key).
+    pub const X: &'static str = "l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs";
+    /// See [`Self::X`].
+    pub const Y: &'static str = "9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA";
+
+    /// The stand-in signature of `input`.
+    #[must_use]
+    pub fn signature(input: &[u8]) -> Vec<u8> {
+        use sha2::{Digest, Sha256};
+        let half = Sha256::digest(input);
+        [half.as_slice(), half.as_slice()].concat()
+    }
+
+    /// How many proofs it signed.
+    #[must_use]
+    pub fn signed(&self) -> u32 {
+        self.signed.get()
+    }
+}
+
+impl ProofKey for FakeProofKey {
+    async fn public_jwk(&self) -> Result<PublicJwk, Error> {
+        PublicJwk::from_jwk(&serde_json::json!({
+            "kty": "EC", "crv": "P-256", "x": Self::X, "y": Self::Y,
+        }))
+    }
+
+    async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, Error> {
+        self.signed.set(self.signed.get() + 1);
+        Ok(Self::signature(input))
+    }
 }
 
 impl FakePlatform {
@@ -494,6 +539,7 @@ impl FakePlatform {
             store: MemoryStore::new(),
             lock: LocalLock::new(),
             random: SeededRandom::new(1),
+            proof_key: None,
         }
     }
 
@@ -508,6 +554,7 @@ impl FakePlatform {
             store: self.store.clone(),
             lock: self.lock.clone(),
             random: SeededRandom::new(2),
+            proof_key: self.proof_key.clone(),
         }
     }
 }
@@ -519,6 +566,7 @@ impl Platform for FakePlatform {
     type Store = MemoryStore;
     type Lock = LocalLock;
     type Random = SeededRandom;
+    type ProofKey = FakeProofKey;
 
     fn clock(&self) -> &ManualClock {
         &self.clock
@@ -537,5 +585,8 @@ impl Platform for FakePlatform {
     }
     fn random(&self) -> &SeededRandom {
         &self.random
+    }
+    fn proof_key(&self) -> Option<&FakeProofKey> {
+        self.proof_key.as_ref()
     }
 }

@@ -1,5 +1,5 @@
 //! What the driver needs from its runtime: a clock, HTTP, sleeping, a token
-//! store, a cross-context lock and random bytes.
+//! store, a cross-context lock, random bytes and a DPoP key.
 //!
 //! Everything runs on one thread (wasm32 has no threads here; a Worker is a
 //! single event loop), so the async methods carry no `Send` bounds and
@@ -14,6 +14,7 @@ pub mod fake;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
+use crate::core::dpop::PublicJwk;
 use crate::core::error::Error;
 use crate::core::request::HttpRequest;
 use crate::core::response::{HttpResponse, TransportError};
@@ -83,6 +84,15 @@ pub trait Random {
     }
 }
 
+/// The key that signs DPoP proofs (RFC 9449): ES256, its private half
+/// never leaving the platform's crypto. It is made or loaded on first use.
+pub trait ProofKey {
+    /// The public key, for the proof's `jwk` header and `dpop_jkt`.
+    async fn public_jwk(&self) -> Result<PublicJwk, Error>;
+    /// The ES256 signature of `input`: 64 bytes, `r || s`.
+    async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, Error>;
+}
+
 /// One runtime's implementations, bundled for [`crate::driver::Driver`].
 pub trait Platform {
     /// The clock.
@@ -97,6 +107,8 @@ pub trait Platform {
     type Lock: CrossTabLock;
     /// The random source.
     type Random: Random;
+    /// The DPoP key.
+    type ProofKey: ProofKey;
 
     /// The clock.
     fn clock(&self) -> &Self::Clock;
@@ -110,4 +122,6 @@ pub trait Platform {
     fn lock(&self) -> &Self::Lock;
     /// The random source.
     fn random(&self) -> &Self::Random;
+    /// The DPoP key, when the keeper sends proofs.
+    fn proof_key(&self) -> Option<&Self::ProofKey>;
 }

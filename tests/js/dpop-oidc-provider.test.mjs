@@ -300,6 +300,8 @@ async function codeKeeper(t, env, w, { allowedOrigins } = {}) {
     profile: { kind: 'oauth2', tokenUrl: env.tokenUrl, clientId: clients.spa.client_id, clientAuth: 'none' },
     dpop: true,
     autoRefresh: false,
+    // The tests refresh right after the login.
+    refresh: { minIntervalMs: 0 },
     storage: 'memory',
     fetch: w.fetch,
     ...(allowedOrigins ? { allowedOrigins } : {}),
@@ -635,11 +637,12 @@ test('DPoP failures against oidc-provider: no token, proof or nonce in the keepe
   assert.equal(revoked.status, 200);
   await assert.rejects(keeper.refresh(), (e) => {
     seen2.errors.push(e);
-    assert.equal(e.code, 'OAUTH_RESPONSE_BODY_ERROR', `${e.code}: ${e.message}`);
-    assert.equal(e.error, 'invalid_grant');
-    assert.equal(e.status, 400);
+    // A refused refresh ends the session (invalid_grant, RFC 6749 §5.2).
+    assert.equal(e.code, 'AUTH_SESSION_ENDED', `${e.code}: ${e.message}`);
+    assert.match(e.message, /invalid_grant/);
     return true;
   });
+  assert.equal(keeper.state.status, 'ended');
   assert.ok(w2.log.at(-1).proof?.payload.nonce, 'the refused refresh carried a proof with a nonce');
   assert.deepEqual(events(env, 'grant.error').at(-1), {
     event: 'grant.error', grantType: 'refresh_token', error: 'invalid_grant', description: 'grant request is invalid',

@@ -22,7 +22,13 @@ use crate::core::response::{HttpResponse, MAX_BODY_BYTES, TransportError};
 use crate::platform::HttpTransport;
 
 /// The response headers the core reads; nothing else crosses the boundary.
-const READ_HEADERS: [&str; 4] = ["content-type", "date", "retry-after", "www-authenticate"];
+const READ_HEADERS: [&str; 5] = [
+    "content-type",
+    "date",
+    "dpop-nonce",
+    "retry-after",
+    "www-authenticate",
+];
 
 /// Sends requests with `fetch`.
 #[derive(Debug)]

@@ -9,6 +9,7 @@
 //! and the adapters fall back without it.
 
 mod clock;
+mod dpop;
 mod fetch;
 mod lock;
 mod random;
@@ -16,6 +17,7 @@ mod storage;
 mod timer;
 
 pub use clock::WebClock;
+pub use dpop::WebProofKey;
 pub use fetch::FetchHttp;
 pub use lock::WebLock;
 pub use random::WebRandom;
@@ -41,6 +43,8 @@ pub struct WebPlatform {
     pub lock: WebLock,
     /// `crypto.getRandomValues`.
     pub random: WebRandom,
+    /// The DPoP key, with the option `dpop`.
+    pub proof_key: Option<WebProofKey>,
 }
 
 impl Platform for WebPlatform {
@@ -50,6 +54,7 @@ impl Platform for WebPlatform {
     type Store = WebStore;
     type Lock = WebLock;
     type Random = WebRandom;
+    type ProofKey = WebProofKey;
 
     fn clock(&self) -> &WebClock {
         &self.clock
@@ -68,6 +73,9 @@ impl Platform for WebPlatform {
     }
     fn random(&self) -> &WebRandom {
         &self.random
+    }
+    fn proof_key(&self) -> Option<&WebProofKey> {
+        self.proof_key.as_ref()
     }
 }
 
