@@ -192,6 +192,21 @@ export interface TokenKeeperOptions {
    * `fetch` call rejects with.
    */
   isRejected?: (response: Response) => boolean | Promise<boolean>;
+  /**
+   * Sender-constrained tokens (DPoP, RFC 9449), `oauth2` profiles only.
+   * `true`: an ES256 key pair is made with WebCrypto, its private key
+   * non-extractable, and kept in IndexedDB (database `tokenkeeper`) when
+   * `storage` outlives the page, so reloads and other tabs sign with the
+   * key the tokens are bound to; in memory elsewhere (Node, Deno, Workers,
+   * `storage: 'memory'`). `{ keyPair }`: an ECDSA P-256 `CryptoKeyPair` you
+   * made (e.g. one per Worker isolate, or kept in a Durable Object). Every
+   * token request then carries a `DPoP` proof, the token endpoint must
+   * answer `token_type: "DPoP"` (`AUTH_DPOP_TOKEN_TYPE` otherwise), a
+   * redirect login sends `dpop_jkt`, and `keeper.fetch` sends
+   * `Authorization: DPoP <token>` with a proof. A `use_dpop_nonce` answer
+   * is retried once with the server's nonce. Default false.
+   */
+  dpop?: boolean | { keyPair: CryptoKeyPair };
   /** Refresh ahead of expiry with a timer. Default true; false refreshes on demand only (Workers). */
   autoRefresh?: boolean;
   /** Timeout of each token request. Default 10000. */
@@ -259,6 +274,10 @@ export type ErrorCode =
   | 'AUTH_WASM_BLOCKED'
   /** `tokenkeeper/init`: a TokenKeeper built, or `version()` called, before `initialize()` resolved. */
   | 'AUTH_NOT_INITIALIZED'
+  /** `dpop`: the key could not be made or used (no WebCrypto ES256, a key pair that is not P-256). */
+  | 'AUTH_DPOP_PROOF'
+  /** `dpop`: the token endpoint answered a `token_type` other than `DPoP` to a proof (or `DPoP` without one). */
+  | 'AUTH_DPOP_TOKEN_TYPE'
   | 'OAUTH_RESPONSE_IS_NOT_JSON'
   | 'OAUTH_PARSE_ERROR'
   | 'OAUTH_INVALID_RESPONSE'
@@ -334,7 +353,9 @@ export class TokenKeeper extends EventTarget {
   /** A secret-free view of the session. */
   readonly state: TokenKeeperState;
   /**
-   * fetch with `Authorization: Bearer <token>` and the profile's
+   * fetch with `Authorization: Bearer <token>` (with `dpop`:
+   * `Authorization: DPoP <token>` and a `DPoP` proof, sent once more with
+   * a new proof when the server asks for a nonce) and the profile's
    * `apiHeaders` (replacing the caller's headers of those names), for
    * `allowedOrigins` only: another origin rejects with
    * `AUTH_ORIGIN_NOT_ALLOWED` and nothing is sent. An answer that means the

@@ -25,6 +25,12 @@ const keeper = new TokenKeeper({
 keeper.addEventListener('refreshed', (e) => { const rotated: boolean = e.detail.rotated; void rotated; });
 keeper.addEventListener('refreshfailed', (e) => { const c: string = e.detail.error.code; void c; });
 export const token: Promise<string> = keeper.accessToken();
+export const bound = new TokenKeeper({
+  profile: { kind: 'oauth2', tokenUrl: 'https://a.example/token', clientId: 'spa' },
+  dpop: true,
+});
+// @ts-expect-error: dpop takes true or { keyPair }
+new TokenKeeper({ profile: { kind: 'oauth2', tokenUrl: 'https://a.example/token', clientId: 'spa' }, dpop: 'yes' });
 export const state: TokenKeeperState = keeper.state;
 export const isErr = (e: unknown): boolean => e instanceof TokenKeeperError && e.transient;
 // @ts-expect-error: clientAuth takes only the documented methods
