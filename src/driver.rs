@@ -535,17 +535,35 @@ impl<P: Platform> Driver<P> {
         }
         let mut retried = false;
         loop {
+            let carried = dpop::origin(&req.url).and_then(|o| {
+                self.inner
+                    .nonces
+                    .borrow()
+                    .get(&o)
+                    .map(|n| n.secret().to_owned())
+            });
             let proof = self
                 .proof(req.method, &req.url, None)
                 .await
-                .map_err(|_| TransportError::Network)?;
+                .map_err(|_| TransportError::Network)?
+                .ok_or(TransportError::Network)?;
             let mut signed = req.clone();
-            if let Some(proof) = proof {
-                signed
-                    .headers
-                    .push(("DPoP".to_owned(), proof.secret().to_owned()));
+            signed
+                .headers
+                .push(("DPoP".to_owned(), proof.secret().to_owned()));
+            let mut resp = self.platform().http().send(signed).await?;
+            if resp.status != 200 {
+                let received = resp.header("dpop-nonce").map(str::to_owned);
+                let secrets = [
+                    Some(proof.secret()),
+                    carried.as_deref(),
+                    received.as_deref(),
+                ];
+                dpop::redact(
+                    &mut resp.body,
+                    &secrets.into_iter().flatten().collect::<Vec<_>>(),
+                );
             }
-            let resp = self.platform().http().send(signed).await?;
             let nonce = resp.header("dpop-nonce");
             self.remember_nonce(&req.url, nonce);
             if !retried && resp.status == 400 {

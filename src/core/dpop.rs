@@ -448,6 +448,29 @@ pub fn resource_nonce_retry(
     dpop_nonce.and_then(Nonce::parse)
 }
 
+/// Replaces every copy of `secrets` (the proof sent, the nonces it carried
+/// and received) in a refused token request's answer with `[redacted]`, so
+/// that a server echoing them in its error text puts none into an error.
+/// Values shorter than 8 characters are left: they cannot be told from the
+/// JSON around them, and hold no secret worth the name. None of these
+/// values has a character JSON escapes, so the text stays JSON.
+pub fn redact(body: &mut Vec<u8>, secrets: &[&str]) {
+    for secret in secrets
+        .iter()
+        .map(|s| s.as_bytes())
+        .filter(|s| s.len() >= 8)
+    {
+        let mut at = 0;
+        while let Some(i) = body[at..].windows(secret.len()).position(|w| w == secret) {
+            let start = at + i;
+            body.splice(start..start + secret.len(), REDACTED.iter().copied());
+            at = start + REDACTED.len();
+        }
+    }
+}
+
+const REDACTED: &[u8] = b"[redacted]";
+
 /// Checks a token response's `token_type` against the request (RFC 9449
 /// §5): with a DPoP proof it must be `DPoP` (any case), as a Bearer token
 /// would silently drop the binding the client asked for; without one it
@@ -463,6 +486,16 @@ pub fn check_token_type(dpop: bool, token_type: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redact_replaces_every_copy_and_leaves_short_values() {
+        let mut body = br#"{"error":"use_dpop_nonce","error_description":"bad eyJ.proof.sig and eyJ.proof.sig, nonce n0nce-123 a"}"#.to_vec();
+        redact(&mut body, &["eyJ.proof.sig", "n0nce-123", "a"]);
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            r#"{"error":"use_dpop_nonce","error_description":"bad [redacted] and [redacted], nonce [redacted] a"}"#
+        );
+    }
     use serde_json::json;
 
     // RFC 9449 §5: the example token request's proof (decoded in §4.2),

@@ -16,8 +16,18 @@ const S = {
   apiKey: 'SENTINEL-API-KEY-e5',
   code: 'SENTINEL-AUTH-CODE-f6',
   verifier: 'SENTINEL-VERIFIER-g7-0123456789012345678901234567890123',
+  nonce: 'SENTINEL-DPOP-NONCE-h8',
 };
 const sentinels = Object.values(S);
+/** Every DPoP proof a keeper sent: checked like the sentinels, and so is its signature. */
+const proofs = [];
+/** Records the request's DPoP proof and returns it. */
+const proofOf = (req) => {
+  const proof = req.headers.get('dpop');
+  assert.ok(proof, 'a DPoP proof was sent');
+  proofs.push(proof, proof.split('.')[2]);
+  return proof;
+};
 
 /** Everything observable, as text. */
 function observer(keeper) {
@@ -46,6 +56,7 @@ function dump(value) {
 /** No sentinel, nor its first 12 characters (a cut-off echo), appears. */
 function assertClean(label, text) {
   for (const s of sentinels) assert.ok(!text.includes(s.slice(0, 12)), `${label} leaks ${s}:\n${text}`);
+  for (const p of proofs) assert.ok(!text.includes(p), `${label} leaks a DPoP proof:\n${text}`);
 }
 
 /** Captures console output while `f` runs. */
@@ -150,15 +161,32 @@ const cases = {
     const res = await k.fetch('https://id.example/api', { method: 'POST', body: S.apiKey });
     assert.equal(res.status, 401);
   }],
+  'DPoP: the token endpoint asks for a nonce twice, echoing the proof and the nonce': [[
+    (req) => json(400, { error: 'use_dpop_nonce', error_description: `${proofOf(req)} ${S.nonce}` }, { 'dpop-nonce': S.nonce }),
+    (req) => json(400, { error: 'use_dpop_nonce', error_description: `${proofOf(req)} ${S.nonce}` }, { 'dpop-nonce': `${S.nonce}-2` }),
+  ], (k) => k.login(), { dpop: true }],
+  'DPoP: the API echoes the proof and the nonce in its challenge, the renewal is refused': [[
+    tokens({ token_type: 'DPoP' }),
+    (req) => json(401, {}, {
+      'www-authenticate': `DPoP error="invalid_token", error_description="${proofOf(req)} ${S.nonce}"`,
+      'dpop-nonce': S.nonce,
+    }),
+    (req) => json(400, { error: 'invalid_grant', error_description: `${proofOf(req)} ${S.nonce} ${S.refresh}` }),
+  ], async (k) => {
+    await k.login({ username: 'u', password: S.password });
+    await new Promise((r) => setTimeout(r, 5));
+    const res = await k.fetch('https://id.example/api');
+    assert.equal(res.status, 401);
+  }, { dpop: true }],
 };
 
-for (const [name, [responses, run]] of Object.entries(cases)) {
+for (const [name, [responses, run, options]] of Object.entries(cases)) {
   test(`no sentinel leaks: ${name}`, async () => {
     const urls = [];
     let error = null;
     let keeper;
     const consoleText = await withConsole(async () => {
-      keeper = new TokenKeeper({ profile, refresh: fast, autoRefresh: false, fetch: scripted([...responses], urls) });
+      keeper = new TokenKeeper({ profile, refresh: fast, autoRefresh: false, fetch: scripted([...responses], urls), ...options });
       const seen = observer(keeper);
       try {
         await run(keeper);
