@@ -369,6 +369,23 @@ test('TokenHolder errors cross RPC with their code, status and transient, and du
   assert.equal(typeof recovered.token, 'string', JSON.stringify(recovered));
 });
 
+test('DPoP in workerd: WebCrypto makes the key, login, refresh and a protected call carry proofs the devserver verifies', async () => {
+  await probeDevserver.config({ dpop: 'required', dpop_nonce: 'both' });
+  try {
+    const before = (await probeDevserver.stats()).dpop;
+    const answer = await probeGet('/dpop');
+    assert.deepEqual(answer, { status: 200, user: 'demo', session: 'active' }, JSON.stringify(answer));
+    const after = (await probeDevserver.stats()).dpop;
+    // Login and refresh bound; the only refusal is the first request's nonce challenge.
+    assert.equal(after.bound_tokens - (before?.bound_tokens ?? 0), 2);
+    assert.equal(after.rejected.total - (before?.rejected?.total ?? 0), 1);
+    assert.equal(after.rejected.nonce - (before?.rejected?.nonce ?? 0), 1);
+    assert.equal(after.accepted - (before?.accepted ?? 0), 3);
+  } finally {
+    await probeDevserver.config({ dpop: 'off', dpop_nonce: 'off' });
+  }
+});
+
 test('workerd reported no uncaught exception and no promise settled across requests', () => {
   // workerd --verbose logs `uncaught exception; source = Uncaught …` for a thrown error or a
   // rejected waitUntil promise; Miniflare logs a Worker's failure as an error.

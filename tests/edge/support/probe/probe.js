@@ -3,7 +3,7 @@
 // names, call the holders' RPC methods directly, and read a holder's errors.
 // `forward.js` is the other kind of Worker: one that forwards every request
 // to the holder as it is.
-import { TokenHolder, TokenKeeperError, durableTokens } from 'tokenkeeper';
+import { TokenHolder, TokenKeeper, TokenKeeperError, durableTokens } from 'tokenkeeper';
 
 const API_KEY = 'lgdx-demo-api-key';
 
@@ -86,6 +86,29 @@ export default {
             return Response.json({ token });
           } catch (e) {
             return Response.json({ thrown: described(e) });
+          }
+        }
+        case '/dpop': {
+          // A keeper with DPoP in this isolate: its key made by workerd's
+          // WebCrypto, held in memory; a password login, a refresh and a
+          // protected call, each with a proof (devserver Keycloak style).
+          const realm = `${env.DEVSERVER_URL}/realms/tokenkeeper/protocol/openid-connect`;
+          const keeper = new TokenKeeper({
+            profile: { kind: 'oauth2', tokenUrl: `${realm}/token`, clientId: 'tokenkeeper-demo', clientAuth: 'none' },
+            dpop: true,
+            autoRefresh: false,
+            refresh: { minIntervalMs: 0 },
+          });
+          try {
+            await keeper.login({ username: 'demo', password: 'demo-password' });
+            await keeper.refresh();
+            const res = await keeper.fetch(`${realm}/userinfo`);
+            const body = await res.json();
+            return Response.json({ status: res.status, user: body.preferred_username, session: keeper.state.status });
+          } catch (e) {
+            return Response.json({ thrown: described(e) });
+          } finally {
+            keeper.close();
           }
         }
         case '/rpc': {

@@ -30,7 +30,13 @@ export function probeOptions({ modules, devserverUrl, compatibilityDate }) {
     cachePersist: false,
     cf: false,
     workers: [
-      { ...worker('probe', modules.probe), routes: [`${HOSTS.probe}/*`], durableObjects: holders },
+      {
+        ...worker('probe', modules.probe),
+        routes: [`${HOSTS.probe}/*`],
+        durableObjects: holders,
+        // For its own keeper (the DPoP route).
+        bindings: { DEVSERVER_URL: devserverUrl },
+      },
       { ...worker('forward', modules.forward), routes: [`${HOSTS.forward}/*`], durableObjects: holders },
       {
         ...worker('tokens', modules.probe),
