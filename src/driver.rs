@@ -483,13 +483,17 @@ impl<P: Platform> Driver<P> {
         input.into_proof(&signature).map(Some)
     }
 
-    /// The DPoP key's JWK thumbprint (RFC 7638), making or loading the key;
-    /// `None` without DPoP.
-    pub async fn jwk_thumbprint(&self) -> Result<Option<String>, Error> {
-        match self.proof_key() {
-            Some(key) => Ok(Some(key.public_jwk().await?.thumbprint())),
-            None => Ok(None),
-        }
+    /// The `dpop_jkt` of an authorization request (RFC 9449 §10): the DPoP
+    /// key's JWK thumbprint (RFC 7638), making or loading the key. `None`
+    /// without DPoP, and when the key will not outlive the page: the code
+    /// is then redeemed with a key made after the redirect, and the token
+    /// exchange binds the tokens to that one.
+    pub async fn dpop_jkt(&self) -> Result<Option<String>, Error> {
+        let Some(key) = self.proof_key() else {
+            return Ok(None);
+        };
+        let jwk = key.public_jwk().await?;
+        Ok(key.outlives_page().then(|| jwk.thumbprint()))
     }
 
     /// Whether requests carry DPoP proofs.

@@ -228,3 +228,21 @@ fn without_the_option_nothing_is_signed() {
     assert!(!d.dpop());
     p.http.assert_exhausted();
 }
+
+#[test]
+fn dpop_jkt_binds_a_code_only_to_a_key_that_outlives_the_page() {
+    let mut p = dpop_platform();
+    // A key made for this page only: a code bound to it could not be
+    // redeemed after the redirect, so the request carries no dpop_jkt.
+    assert_eq!(block_on(driver(&p).dpop_jkt()).unwrap(), None);
+    let mut lasting = FakeProofKey::default();
+    lasting.lasting = true;
+    p.proof_key = Some(lasting);
+    assert_eq!(
+        block_on(driver(&p).dpop_jkt()).unwrap().as_deref(),
+        Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"),
+        "RFC 9449's example key's thumbprint"
+    );
+    let plain = Driver::new(tnco(), p.clone(), DriverOptions::default()).unwrap();
+    assert_eq!(block_on(plain.dpop_jkt()).unwrap(), None);
+}

@@ -98,15 +98,16 @@ impl KeeperCore {
         Ok(out.into())
     }
 
-    /// Resolves to the DPoP key's JWK thumbprint (RFC 7638), the
-    /// authorization request's `dpop_jkt` (RFC 9449 §10), making or loading
-    /// the key; to `undefined` without DPoP.
+    /// Resolves to the authorization request's `dpop_jkt` (RFC 9449 §10),
+    /// the DPoP key's JWK thumbprint (RFC 7638), making or loading the key;
+    /// to `undefined` without DPoP or with a key that will not outlive the
+    /// page (see [`crate::driver::Driver::dpop_jkt`]).
     #[wasm_bindgen(js_name = dpopJkt)]
     pub fn dpop_jkt(&self) -> js_sys::Promise {
         self.run(|shared| async move {
             Ok(shared
                 .driver
-                .jwk_thumbprint()
+                .dpop_jkt()
                 .await?
                 .map_or(JsValue::UNDEFINED, |t| JsValue::from_str(&t)))
         })

@@ -491,6 +491,8 @@ pub struct FakePlatform {
 #[derive(Debug, Clone, Default)]
 pub struct FakeProofKey {
     signed: Rc<Cell<u32>>,
+    /// What [`ProofKey::outlives_page`] answers.
+    pub lasting: bool,
 }
 
 impl FakeProofKey {
@@ -524,6 +526,10 @@ impl ProofKey for FakeProofKey {
     async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, Error> {
         self.signed.set(self.signed.get() + 1);
         Ok(Self::signature(input))
+    }
+
+    fn outlives_page(&self) -> bool {
+        self.lasting
     }
 }
 

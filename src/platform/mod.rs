@@ -91,6 +91,10 @@ pub trait ProofKey {
     async fn public_jwk(&self) -> Result<PublicJwk, Error>;
     /// The ES256 signature of `input`: 64 bytes, `r || s`.
     async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, Error>;
+    /// Whether the key, once loaded, outlives the page (kept in IndexedDB,
+    /// or the caller's own pair), so that a code bound to it with
+    /// `dpop_jkt` can still be redeemed after the redirect.
+    fn outlives_page(&self) -> bool;
 }
 
 /// One runtime's implementations, bundled for [`crate::driver::Driver`].

@@ -352,3 +352,26 @@ test('control: with the kept pair deleted before a reload, a new key signs and t
     await page.close();
   }
 });
+
+test('with storage "memory" the key lives with the page: the redirect login sends no dpop_jkt, and the code exchange binds the tokens to the key made after the redirect', async () => {
+  await server.reset();
+  const page = await open({ key: 'dpop-memory', storage: 'memory' });
+  try {
+    const sent = await loginByRedirect(page);
+    assert.equal(sent.get('dpop_jkt'), null, 'no code bound to a key that the redirect loses');
+    const info = await call(page, 'userinfo');
+    assert.equal(info.status, 200);
+    const wire = await page.wire();
+    const keys = proofKeys(wire);
+    for (const k of keys) assert.deepEqual(k, keys[0], 'one key after the redirect');
+    const token = wire.filter(isUserinfo).at(-1).authorization.match(/^DPoP (.+)$/)[1];
+    assert.equal(b64json(token.split('.')[1]).cnf.jkt, thumbprint(keys[0]));
+    const stats = await server.stats();
+    assert.equal(stats.code_exchanges, 1);
+    assert.equal(stats.dpop.rejected.binding ?? 0, 0);
+    // Nothing was kept in IndexedDB for this keeper.
+    assert.equal((await page.evaluate(() => window.dpop.keyPair())).found, false);
+  } finally {
+    await page.close();
+  }
+});

@@ -10,7 +10,7 @@
 //! private key never reaches JS or wasm memory. Elsewhere (Node, Deno,
 //! workerd, memory storage) the pair lives as long as the keeper.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -36,6 +36,9 @@ pub struct WebProofKey {
     loading: RefCell<Option<js_sys::Promise>>,
     /// The private key and the public JWK, once loaded.
     loaded: RefCell<Option<(CryptoKey, PublicJwk)>>,
+    /// Whether the loaded pair outlives the page: the caller's, or kept in
+    /// IndexedDB.
+    lasting: Cell<bool>,
 }
 
 impl WebProofKey {
@@ -48,6 +51,7 @@ impl WebProofKey {
             persist_as,
             loading: RefCell::new(None),
             loaded: RefCell::new(None),
+            lasting: Cell::new(false),
         }
     }
 
@@ -62,16 +66,20 @@ impl WebProofKey {
             .get_or_insert_with(|| {
                 let (supplied, persist_as) = (self.supplied.clone(), self.persist_as.clone());
                 wasm_bindgen_futures::future_to_promise(async move {
-                    match supplied {
-                        Some(pair) => Ok(pair),
-                        None => load_or_make(persist_as.as_deref()).await,
-                    }
+                    let (pair, kept) = match supplied {
+                        Some(pair) => (pair, true),
+                        None => load_or_make(persist_as.as_deref()).await?,
+                    };
+                    Ok(js_sys::Array::of2(&pair, &JsValue::from_bool(kept)).into())
                 })
             })
             .clone();
         let pair = JsFuture::from(loading).await;
-        let pair = match pair {
-            Ok(pair) => pair,
+        let (pair, kept) = match pair {
+            Ok(loaded) => {
+                let loaded: js_sys::Array = loaded.unchecked_into();
+                (loaded.get(0), loaded.get(1).is_truthy())
+            }
             Err(_) => {
                 // Let the next call try again (IndexedDB may be busy).
                 *self.loading.borrow_mut() = None;
@@ -87,6 +95,7 @@ impl WebProofKey {
         let jwk = export_jwk(&subtle()?, &public).await?;
         let loaded = (private, jwk);
         *self.loaded.borrow_mut() = Some(loaded.clone());
+        self.lasting.set(kept);
         Ok(loaded)
     }
 }
@@ -94,6 +103,10 @@ impl WebProofKey {
 impl ProofKey for WebProofKey {
     async fn public_jwk(&self) -> Result<PublicJwk, Error> {
         self.key().await.map(|(_, jwk)| jwk)
+    }
+
+    fn outlives_page(&self) -> bool {
+        self.lasting.get()
     }
 
     async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, Error> {
@@ -156,14 +169,25 @@ async fn make() -> Result<JsValue, JsValue> {
 }
 
 /// The pair kept under `name` in IndexedDB, made and kept there first if
-/// there is none; a new pair in memory without IndexedDB or a `name`.
-async fn load_or_make(name: Option<&str>) -> Result<JsValue, JsValue> {
+/// there is none; a new pair in memory without IndexedDB or a `name`. With
+/// whether it is kept.
+async fn load_or_make(name: Option<&str>) -> Result<(JsValue, bool), JsValue> {
     let Some(name) = name else {
-        return make().await;
+        return Ok((make().await?, false));
     };
     let Some(factory) = scope().indexed_db().ok().flatten() else {
-        return make().await;
+        return Ok((make().await?, false));
     };
+    match kept(&factory, name).await {
+        Ok(pair) => Ok((pair, true)),
+        // IndexedDB refused (a private window, a blocked database): a key
+        // for this page only, as the stores fall back to memory.
+        Err(_) => Ok((make().await?, false)),
+    }
+}
+
+/// The pair kept under `name`, made and kept first if there is none.
+async fn kept(factory: &web_sys::IdbFactory, name: &str) -> Result<JsValue, JsValue> {
     let open = factory.open_with_u32(DB, 1)?;
     let upgrade = Closure::once_into_js({
         let open = open.clone();

@@ -2,7 +2,7 @@
 //   key      storage key (default `dpop-e2e`); the key pair is kept in
 //            IndexedDB under `<key>.dpop`
 //   storage  "local" (default), or "memory" (the key then lives as long as
-//            the page; the test does not use it)
+//            the page)
 // window.dpop runs the keeper's calls and reads what the page can reach:
 // the keeper's events, Web Storage and the key pair kept in IndexedDB.
 import { TokenKeeper } from '/pkg/index.js';
@@ -10,6 +10,8 @@ import { TokenKeeper } from '/pkg/index.js';
 const q = new URLSearchParams(location.search);
 const realm = `${location.origin}/realms/tokenkeeper`;
 const storageKey = q.get('key') ?? 'dpop-e2e';
+/** The query parameters the redirect comes back with. */
+const kept = () => new URLSearchParams([...q].filter(([k]) => k === 'key' || k === 'storage'));
 
 const keeper = await TokenKeeper.discover({
   profile: {
@@ -17,8 +19,8 @@ const keeper = await TokenKeeper.discover({
     issuer: realm,
     clientId: 'tokenkeeper-demo',
     scope: 'openid profile',
-    // Back to this page with its key (and nothing else) in the query.
-    redirectUri: `${location.origin}/demo/${q.has('key') ? `?${new URLSearchParams({ key: storageKey })}` : ''}`,
+    // Back to this page with its key and storage (and nothing else) in the query.
+    redirectUri: `${location.origin}/demo/${q.has('key') || q.has('storage') ? `?${kept()}` : ''}`,
   },
   dpop: true,
   storage: q.get('storage') ?? 'local',
