@@ -85,6 +85,9 @@ struct Inner<P> {
     jittered: Cell<bool>,
     /// The DPoP nonces servers gave, per origin (RFC 9449 §8, §9).
     nonces: RefCell<NonceCache>,
+    /// The token endpoint's clock minus ours, from its last `Date` header:
+    /// a proof's `iat` is in the server's clock, whose window is seconds.
+    server_offset_ms: Cell<i64>,
 }
 
 /// Keeps a session alive on a platform. Clones share the session.
@@ -129,6 +132,7 @@ impl<P: Platform> Driver<P> {
                 listener: RefCell::new(None),
                 jittered: Cell::new(false),
                 nonces: RefCell::new(NonceCache::new()),
+                server_offset_ms: Cell::new(0),
             }),
         })
     }
@@ -473,7 +477,7 @@ impl<P: Platform> Driver<P> {
             &ProofRequest {
                 method,
                 url,
-                iat: self.now().0 / 1000,
+                iat: self.server_now().0 / 1000,
                 jti: &jti,
                 access_token,
                 nonce: nonce.as_ref(),
@@ -530,14 +534,16 @@ impl<P: Platform> Driver<P> {
 
     /// Sends a request to the token or revocation endpoint; with a DPoP key,
     /// with a proof, and once more with a new one when the server asks for
-    /// a nonce (RFC 9449 §8). A proof that cannot be made fails like the
+    /// a nonce (RFC 9449 §8) or refuses a proof dated in a clock its `Date`
+    /// shows to be off (see [`dpop::clock_retry`]). A proof that cannot be made fails like the
     /// network: the key was made at login, so only a broken runtime gets
     /// here.
     async fn send(&self, req: HttpRequest) -> Result<HttpResponse, TransportError> {
         if self.proof_key().is_none() {
             return self.platform().http().send(req).await;
         }
-        let mut retried = false;
+        // One retry for each cause: a nonce asked for, a clock found off.
+        let (mut nonce_retried, mut clock_retried) = (false, false);
         loop {
             let carried = dpop::origin(&req.url).and_then(|o| {
                 self.inner
@@ -555,7 +561,15 @@ impl<P: Platform> Driver<P> {
             signed
                 .headers
                 .push(("DPoP".to_owned(), proof.secret().to_owned()));
+            let sent_at = self.now();
             let mut resp = self.platform().http().send(signed).await?;
+            let dated_with = self.inner.server_offset_ms.get();
+            if let Some(date) = response::server_date(&resp) {
+                // A `Date` has whole seconds: its midpoint (RFC 9110 §6.6.1).
+                let offset = expiry::clock_offset(sent_at, self.now(), date.plus_millis(500));
+                self.inner.server_offset_ms.set(offset);
+            }
+            let clock_moved = self.inner.server_offset_ms.get().abs_diff(dated_with);
             if resp.status != 200 {
                 let received = resp.header("dpop-nonce").map(str::to_owned);
                 let secrets = [
@@ -570,18 +584,32 @@ impl<P: Platform> Driver<P> {
             }
             let nonce = resp.header("dpop-nonce");
             self.remember_nonce(&req.url, nonce);
-            if !retried && resp.status == 400 {
+            if resp.status == 400 {
                 let error = match response::error_response(&resp, self.now()) {
                     Error::OAuth { error, .. } => Some(error),
                     _ => None,
                 };
-                if dpop::token_nonce_retry(resp.status, error.as_deref(), nonce).is_some() {
-                    retried = true;
+                if !nonce_retried
+                    && dpop::token_nonce_retry(resp.status, error.as_deref(), nonce).is_some()
+                {
+                    nonce_retried = true;
+                    continue;
+                }
+                if !clock_retried && dpop::clock_retry(resp.status, error.as_deref(), clock_moved) {
+                    clock_retried = true;
                     continue;
                 }
             }
             return Ok(resp);
         }
+    }
+
+    /// Now in the token endpoint's clock, as far as its `Date` told.
+    fn server_now(&self) -> UnixMillis {
+        let now = i64::try_from(self.now().0).unwrap_or(i64::MAX);
+        UnixMillis(
+            u64::try_from(now.saturating_add(self.inner.server_offset_ms.get())).unwrap_or(0),
+        )
     }
 
     /// The DPoP key, when the configuration asks for proofs.

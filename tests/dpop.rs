@@ -246,3 +246,59 @@ fn dpop_jkt_binds_a_code_only_to_a_key_that_outlives_the_page() {
     let plain = Driver::new(tnco(), p.clone(), DriverOptions::default()).unwrap();
     assert_eq!(block_on(plain.dpop_jkt()).unwrap(), None);
 }
+
+#[test]
+fn proofs_are_dated_in_the_token_endpoints_clock() {
+    // The server's clock is 5 minutes ahead of ours: its window for `iat`
+    // is seconds, so the retry's proof is dated by its `Date` header.
+    let p = dpop_platform();
+    let d = driver(&p);
+    let ahead = Reply::with(
+        400,
+        &[
+            ("content-type", "application/json"),
+            ("dpop-nonce", "n-1"),
+            ("date", "Tue, 14 Nov 2023 22:18:20 GMT"),
+        ],
+        br#"{"error":"use_dpop_nonce"}"#,
+    );
+    p.http
+        .expect(Expect::post(TOKEN_URL), ahead)
+        .expect(Expect::post(TOKEN_URL), dpop_token("SENTINEL_AT_1"));
+    block_on(d.login(Credentials::ClientCredentials {})).unwrap();
+    let sent = p.http.sent();
+    assert_eq!(proof_of(&sent[0]).1["iat"], T0.0 / 1000);
+    assert_eq!(proof_of(&sent[1]).1["iat"], T0.0 / 1000 + 300);
+}
+
+#[test]
+fn a_proof_refused_while_the_clock_was_off_is_retried_once_in_the_servers_clock() {
+    // A server that checks `iat` without nonces (Keycloak): the refusal's
+    // `Date` shows our clock 5 minutes behind; one retry, dated right.
+    let p = dpop_platform();
+    let d = driver(&p);
+    let refused = |date: &str| {
+        Reply::with(
+            400,
+            &[("content-type", "application/json"), ("date", date)],
+            br#"{"error":"invalid_dpop_proof","error_description":"DPoP proof is not active"}"#,
+        )
+    };
+    p.http
+        .expect(
+            Expect::post(TOKEN_URL),
+            refused("Tue, 14 Nov 2023 22:18:20 GMT"),
+        )
+        .expect(Expect::post(TOKEN_URL), dpop_token("SENTINEL_AT_1"));
+    block_on(d.login(Credentials::ClientCredentials {})).unwrap();
+    assert_eq!(proof_of(&p.http.sent()[1]).1["iat"], T0.0 / 1000 + 300);
+    // A refusal with the clock already right is not retried.
+    p.http.expect(
+        Expect::post(TOKEN_URL),
+        refused("Tue, 14 Nov 2023 22:18:20 GMT"),
+    );
+    let e = block_on(d.login(Credentials::ClientCredentials {})).unwrap_err();
+    assert_eq!(e.error(), Some("invalid_dpop_proof"));
+    assert_eq!(p.http.sent().len(), 3);
+    p.http.assert_exhausted();
+}

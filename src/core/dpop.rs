@@ -448,6 +448,22 @@ pub fn resource_nonce_retry(
     dpop_nonce.and_then(Nonce::parse)
 }
 
+/// How far (ms) the server's clock must have turned out to be from the one
+/// a refused proof was dated in for [`clock_retry`]: more than a `Date`
+/// header's rounding and a request's time, less than the tightest `iat`
+/// window in use (Keycloak's is 15 s ahead).
+pub const CLOCK_RETRY_MS: u64 = 5_000;
+
+/// Whether a token endpoint's refusal of a proof (`400 invalid_dpop_proof`,
+/// RFC 9449 §5) is worth one retry because its `Date` showed the proof's
+/// `iat` was dated `clock_moved_ms` away from the server's clock: a device
+/// whose clock is minutes off would otherwise never get a token from a
+/// server that checks `iat` (RFC 9449 §11.1) without nonces.
+#[must_use]
+pub fn clock_retry(status: u16, error: Option<&str>, clock_moved_ms: u64) -> bool {
+    status == 400 && error == Some("invalid_dpop_proof") && clock_moved_ms > CLOCK_RETRY_MS
+}
+
 /// Replaces every copy of `secrets` (the proof sent, the nonces it carried
 /// and received) in a refused token request's answer with `[redacted]`, so
 /// that a server echoing them in its error text puts none into an error.
@@ -486,6 +502,15 @@ pub fn check_token_type(dpop: bool, token_type: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_proof_is_retried_only_when_the_clock_was_off() {
+        assert!(clock_retry(400, Some("invalid_dpop_proof"), 300_000));
+        assert!(!clock_retry(400, Some("invalid_dpop_proof"), 1_000));
+        assert!(!clock_retry(400, Some("invalid_grant"), 300_000));
+        assert!(!clock_retry(401, Some("invalid_dpop_proof"), 300_000));
+        assert!(!clock_retry(400, None, 300_000));
+    }
 
     #[test]
     fn redact_replaces_every_copy_and_leaves_short_values() {

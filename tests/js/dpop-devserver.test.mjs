@@ -198,3 +198,27 @@ test('DPoP needs an oauth2 profile; a Bearer answer to a proof is refused with A
   assert.equal(k.state.status, 'loggedOut');
   k.close();
 });
+
+test("DPoP at the devserver: with the server's clock 5 minutes ahead (its iat window is ±60 s), the refusal's Date dates the retry", async () => {
+  await srv.reset();
+  await srv.config({ clock_offset: 300 });
+  try {
+    const w = wire();
+    const { k } = keeper(w);
+    await k.login(seed.user);
+    // Refused for its iat, then for want of a nonce, then accepted: one
+    // retry for each cause.
+    assert.deepEqual(
+      w.log.map((e) => e.status),
+      [400, 400, 200],
+    );
+    const skew = w.log[1].claims.iat - w.log[0].claims.iat;
+    assert.ok(skew >= 299 && skew <= 301, `the retry is dated in the server's clock (+${skew} s)`);
+    assert.equal((await k.fetch(userinfo())).status, 200);
+    const rejected = (await srv.stats()).dpop.rejected;
+    assert.deepEqual([rejected.iat, rejected.nonce, rejected.total], [1, 1, 2]);
+    k.close();
+  } finally {
+    await srv.config({ clock_offset: 0 });
+  }
+});
