@@ -170,6 +170,36 @@ test('DPoP at the devserver: a replayed proof and a bound refresh token from ano
   k.close();
 });
 
+test('DPoP at the devserver: client credentials (confidential client, HTTP Basic) get a bound token, one nonce retry', async () => {
+  await srv.reset();
+  const w = wire();
+  const { k, seen } = keeper(w, {
+    profile: {
+      ...profiles(srv.url).keycloak,
+      clientId: 'tokenkeeper-confidential',
+      clientSecret: 'confidential-secret',
+      clientAuth: 'basic',
+    },
+  });
+  await k.login();
+  assert.deepEqual(
+    w.log.map((e) => [e.status, Boolean(e.claims.nonce)]),
+    [
+      [400, false],
+      [200, true],
+    ],
+  );
+  assert.match(w.log[1].body, /grant_type=client_credentials/);
+  assert.match(w.log[1].authorization, /^Basic /, 'the client authenticates as configured; the proof is beside it');
+  const token = await k.accessToken();
+  const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url'));
+  assert.ok(claims.cnf?.jkt, 'the token is bound (cnf.jkt)');
+  const stats = (await srv.stats()).dpop;
+  assert.equal(stats.bound_tokens, 1);
+  assertNoSecrets(w.log, seen);
+  k.close();
+});
+
 test('DPoP needs an oauth2 profile; a Bearer answer to a proof is refused with AUTH_DPOP_TOKEN_TYPE', async () => {
   assert.throws(
     () => new TokenKeeper({ profile: profiles(srv.url).lgdx, dpop: true, allowInsecureHttp: true }),
