@@ -206,7 +206,7 @@ export interface TokenKeeperOptions {
    * `Authorization: DPoP <token>` with a proof. A `use_dpop_nonce` answer
    * is retried once with the server's nonce. Default false.
    */
-  dpop?: boolean | { keyPair: CryptoKeyPair };
+  dpop?: boolean | { keyPair: DpopKeyPair };
   /** Refresh ahead of expiry with a timer. Default true; false refreshes on demand only (Workers). */
   autoRefresh?: boolean;
   /** Timeout of each token request. Default 10000. */
@@ -221,6 +221,15 @@ export interface TokenKeeperOptions {
   fetch?: (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
   /** The clock, epoch ms (tests). Default: Date.now. */
   now?: () => number;
+}
+
+/**
+ * An ECDSA P-256 `CryptoKeyPair` (WebCrypto), spelled out so that the types
+ * need no DOM library: Node's types have no `CryptoKeyPair` global.
+ */
+export interface DpopKeyPair {
+  privateKey: object;
+  publicKey: object;
 }
 
 /** Options of `accessToken()` and `fetch()`. */
