@@ -665,3 +665,46 @@ test('with exposeAccessToken (another keeper of the page) accessToken() answers 
     await page.close();
   }
 });
+
+test("a script of the origin that asks the Service Worker itself, with the keeper's options read from IndexedDB, cannot turn exposeAccessToken on", async () => {
+  const page = await open({ key: 'sw-sticky' });
+  try {
+    await loginByRedirect(page);
+    const asked = await page.evaluate(async () => {
+      // What a hostile script can do: read the remembered keepers, then
+      // send the worker the page's own kind of message, widened.
+      const db = await new Promise((resolve, reject) => {
+        const open = indexedDB.open('tokenkeeper-worker');
+        open.onsuccess = () => resolve(open.result);
+        open.onerror = () => reject(open.error);
+      });
+      const all = await new Promise((resolve, reject) => {
+        const req = db.transaction('sessions').objectStore('sessions').getAll();
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      db.close();
+      const mine = all.find((v) => v?.options?.storageKey === 'sw-sticky');
+      const { port1, port2 } = new MessageChannel();
+      const answer = new Promise((resolve) => (port1.onmessage = ({ data }) => resolve(data)));
+      navigator.serviceWorker.controller.postMessage(
+        {
+          t: 'call',
+          options: mine.options,
+          discover: mine.discover,
+          settings: { ...mine.settings, exposeAccessToken: true },
+          method: 'accessToken',
+          args: [],
+        },
+        [port2],
+      );
+      const data = await answer;
+      return { found: Boolean(mine), t: data.t, code: data.error?.code, value: typeof data.value };
+    });
+    assert.deepEqual(asked, { found: true, t: 'failed', code: 'AUTH_CONFIG', value: 'undefined' });
+    // The page's keeper is still active and its plain fetch still gets the token added.
+    assert.equal((await call(page, 'plain')).status, 200);
+  } finally {
+    await page.close();
+  }
+});

@@ -25,7 +25,7 @@ const consumers = {
 const expected = {
   'wrangler 4': { tokenkeeper: 'workerd.js', 'tokenkeeper/workers': 'workerd.js', 'tokenkeeper/init': 'workerd.js' },
   'webpack 5, target webworker': { tokenkeeper: 'index.js', 'tokenkeeper/init': 'init.js' },
-  'a browser page (Vite, webpack 5)': { tokenkeeper: 'index.js', 'tokenkeeper/init': 'init.js' },
+  'a browser page (Vite, webpack 5)': { tokenkeeper: 'index.js', 'tokenkeeper/init': 'init.js', 'tokenkeeper/worker': 'worker.js' },
   Node: { tokenkeeper: 'node.js', 'tokenkeeper/init': 'node.js' },
   Deno: { tokenkeeper: 'node.js', 'tokenkeeper/init': 'node.js' },
 };
@@ -40,7 +40,8 @@ async function resolved(dir, specifier, { platform, conditions }) {
     format: 'esm',
     platform,
     conditions,
-    external: ['*.wasm', 'cloudflare:*', 'node:*'],
+    // `tokenkeeper/worker` loads the browser entry only for its in-page fallback.
+    external: ['*.wasm', 'cloudflare:*', 'node:*', './index.js'],
     logLevel: 'silent',
   });
   const files = Object.keys(result.metafile.inputs).filter((f) => f !== '<stdin>');

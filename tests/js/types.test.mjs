@@ -80,6 +80,24 @@ export const found: Promise<TokenKeeper> = TokenKeeper.discover({
 export const early = (e: unknown): boolean => e instanceof TokenKeeperError && e.code === 'AUTH_NOT_INITIALIZED';
 `;
 
+// `tokenkeeper/worker`: the keeper in a worker, TokenKeeper's API in the page.
+const workerConsumer = `
+import { WorkerKeeper, TokenKeeperError, type WorkerKeeperOptions } from 'tokenkeeper/worker';
+const options: WorkerKeeperOptions = {
+  profile: { kind: 'oauth2', tokenUrl: 'https://id.example/token', clientId: 'spa' },
+  storage: 'indexeddb',
+  dpop: true,
+};
+const keeper = new WorkerKeeper(options, { mode: 'shared' });
+keeper.addEventListener('refreshed', (e) => { const rotated: boolean = e.detail.rotated; void rotated; });
+export const mode: 'shared' | 'dedicated' | 'service' = keeper.mode;
+export const token: Promise<string> = keeper.accessToken();
+export const either = WorkerKeeper.create(options, { fallback: 'page' });
+export const gone = (e: unknown): boolean => e instanceof TokenKeeperError && e.code === 'AUTH_WORKER_UNAVAILABLE';
+// @ts-expect-error: a worker keeps its session in memory or IndexedDB only
+export const bad: WorkerKeeperOptions = { ...options, storage: 'local' };
+`;
+
 /** A Workers project without @cloudflare/workers-types: the webworker library only. */
 const workersLib = { lib: ['es2022', 'webworker'] };
 const nodenext = { module: 'nodenext', moduleResolution: 'nodenext' };
@@ -95,6 +113,7 @@ const cases = [
   ...[
     ['tokenkeeper/workers', 'workerd.d.ts', workersConsumer],
     ['tokenkeeper/init', 'init.d.ts', initConsumer],
+    ['tokenkeeper/worker', 'worker.d.ts', workerConsumer],
   ].flatMap(([specifier, entry, source]) => [
     { specifier, entry, source, options: {}, setup: 'bundler resolution' },
     { specifier, entry, source, options: nodenext, setup: 'nodenext resolution' },

@@ -136,11 +136,13 @@ const LICENSES: [&str; 2] = ["LICENSE-MIT", "LICENSE-APACHE"];
 
 /// The package's entries (see `exports` in `pkg-templates/package.json`) and
 /// the esbuild platform each is bundled for.
-const ENTRIES: [(&str, &str); 4] = [
+const ENTRIES: [(&str, &str); 6] = [
     ("index.js", "neutral"),
     ("init.js", "neutral"),
     ("node.js", "node"),
     ("workerd.js", "neutral"),
+    ("worker.js", "neutral"),
+    ("keeper-worker.js", "neutral"),
 ];
 
 /// Bundles each entry in `stage` (with the glue, the class and the adapters'
@@ -164,6 +166,11 @@ fn bundle_entries(paths: &Paths, stage: &Path, pkg: &Path) -> Result {
                 .arg(format!("--platform={platform}"))
                 // The Workers runtime's own modules (`cloudflare:workers`).
                 .args(["--external:*.wasm", "--external:cloudflare:*"])
+                // `tokenkeeper/worker` and its worker load a browser entry
+                // at run time (the in-page fallback `index.js`; the worker
+                // `init.js`, as a Service Worker may not use top-level
+                // await), as a module of its own rather than a copy.
+                .args(["--external:./index.js", "--external:./init.js"])
                 .arg("--log-level=warning")
                 .arg(format!("--outfile={}", pkg.join(name).display())),
         )?;
