@@ -17,9 +17,11 @@
 //! instead of new tokens being stored over it.
 
 use crate::core::config::{Config, Profile};
+use crate::core::device::{self, DeviceAuthorization};
 use crate::core::dpop::{self, NonceCache, Proof, ProofRequest};
 use crate::core::error::Error;
 use crate::core::expiry;
+use crate::core::redirect;
 use crate::core::request::HttpRequest;
 use crate::core::request::{self, Credentials};
 use crate::core::response::{self, HttpResponse, TokenResponse, TransportError};
@@ -204,18 +206,84 @@ impl<P: Platform> Driver<P> {
             )),
             Err(mut e) => {
                 let mut secrets: Vec<&str> = p.client_secret.iter().map(|s| s.secret()).collect();
-                if let Credentials::AuthorizationCode {
-                    code,
-                    code_verifier,
-                    ..
-                } = credentials
-                {
-                    secrets.extend([code.secret(), code_verifier.secret()]);
+                match credentials {
+                    Credentials::AuthorizationCode {
+                        code,
+                        code_verifier,
+                        ..
+                    } => secrets.extend([code.secret(), code_verifier.secret()]),
+                    Credentials::DeviceCode(code) => secrets.push(code.secret()),
+                    Credentials::TokenExchange(x) => {
+                        secrets.push(x.subject_token.secret());
+                        secrets.extend(x.actor.as_ref().map(|(t, _)| t.secret()));
+                    }
+                    _ => {}
                 }
                 e.scrub(&secrets);
                 Err(e)
             }
         }
+    }
+
+    /// Starts the device flow (RFC 8628 §3.1): asks the device authorization
+    /// endpoint for the codes to show the user.
+    pub async fn device_authorize(
+        &self,
+        scope: Option<&str>,
+    ) -> Result<DeviceAuthorization, Error> {
+        let Profile::OAuth2(p) = &self.inner.config.profile else {
+            return Err(Error::config(
+                "profile",
+                "must be oauth2 for the device flow",
+            ));
+        };
+        self.check_proof_key().await?;
+        let req = request::device_authorization(p, scope).ok_or_else(|| {
+            Error::config("deviceAuthorizationUrl", "is required for the device flow")
+        })?;
+        let resp = self.send(req).await?;
+        device::parse_device_authorization(&resp, self.now())
+    }
+
+    /// Polls the token endpoint until the user approved the device flow's
+    /// codes (then logs in, as [`Driver::adopt_login`]), denied them, or
+    /// they expired (RFC 8628 §3.4, §3.5); `cancelled` is asked before
+    /// each poll. The session is unchanged unless it ends in a login.
+    pub async fn device_login(
+        &self,
+        mut auth: DeviceAuthorization,
+        cancelled: impl Fn() -> bool,
+    ) -> Result<(), Error> {
+        let credentials = Credentials::DeviceCode(auth.device_code.clone());
+        let mut wait = auth.interval_ms;
+        loop {
+            self.platform()
+                .sleeper()
+                .sleep(u32::try_from(wait).unwrap_or(u32::MAX))
+                .await;
+            if cancelled() {
+                return Err(Error::Aborted);
+            }
+            match self.exchange(&credentials).await {
+                Ok((tokens, timing)) => {
+                    self.adopt_login(tokens, &timing).await;
+                    return Ok(());
+                }
+                Err(e) => match device::after_error(&mut auth, e, self.now()) {
+                    device::Poll::Wait(ms) => wait = ms,
+                    device::Poll::Stop(e) => return Err(e),
+                },
+            }
+        }
+    }
+
+    /// Pushes the authorization request of `authorize_url` (RFC 9126 §2)
+    /// and returns the URL that redeems it (§4): for a provider that
+    /// requires pushed requests, or with `requirePushedAuthorizationRequests`.
+    pub async fn push_authorization(&self, authorize_url: &str) -> Result<String, Error> {
+        let req = redirect::pushed_request(&self.inner.config, authorize_url)?;
+        let resp = self.send(req).await?;
+        redirect::pushed_url(&self.inner.config, &resp, self.now())
     }
 
     /// Installs tokens from [`Driver::exchange`] as a new session: stores

@@ -106,6 +106,16 @@ pub struct OAuth2Profile {
     /// Whether every token request carries a DPoP proof and the tokens are
     /// sender-constrained (RFC 9449; the top-level option `dpop`).
     pub dpop: bool,
+    /// The device authorization endpoint (RFC 8628 §3.1), for the device
+    /// flow (option `deviceAuthorizationUrl`).
+    pub device_authorization_url: Option<String>,
+    /// The pushed authorization request endpoint (RFC 9126 §2), option
+    /// `pushedAuthorizationRequestUrl`.
+    pub par_url: Option<String>,
+    /// Whether a redirect login pushes its request first (RFC 9126 §5):
+    /// option `requirePushedAuthorizationRequests`, set by discovery from
+    /// the metadata of the same name.
+    pub require_par: bool,
 }
 
 /// Client authentication at the token endpoint (RFC 6749 §2.3).
@@ -539,6 +549,9 @@ impl OAuth2Profile {
                 "requireIss",
                 "jwksUri",
                 "apiHeaders",
+                "deviceAuthorizationUrl",
+                "pushedAuthorizationRequestUrl",
+                "requirePushedAuthorizationRequests",
             ],
         )?;
         let client_auth = match m.string("clientAuth")?.as_deref() {
@@ -569,6 +582,11 @@ impl OAuth2Profile {
             jwks_uri: m.string("jwksUri")?,
             api_headers: StaticHeaders(m.strings("apiHeaders")?),
             dpop: false,
+            device_authorization_url: m.string("deviceAuthorizationUrl")?,
+            par_url: m.string("pushedAuthorizationRequestUrl")?,
+            require_par: m
+                .bool("requirePushedAuthorizationRequests")?
+                .unwrap_or(false),
         })
     }
 
@@ -589,6 +607,8 @@ impl OAuth2Profile {
             ("revocationUrl", &self.revocation_url),
             ("authorizationUrl", &self.authorization_url),
             ("jwksUri", &self.jwks_uri),
+            ("deviceAuthorizationUrl", &self.device_authorization_url),
+            ("pushedAuthorizationRequestUrl", &self.par_url),
         ] {
             if let Some(url) = url {
                 check_url(field, url, http)?;
@@ -601,6 +621,12 @@ impl OAuth2Profile {
             check_issuer("issuer", issuer, http)?;
         } else if self.require_iss {
             return Err(Error::config("requireIss", "needs issuer"));
+        }
+        if self.require_par && self.par_url.is_none() {
+            return Err(Error::config(
+                "requirePushedAuthorizationRequests",
+                "needs pushedAuthorizationRequestUrl",
+            ));
         }
         check_text("clientId", &self.client_id)?;
         let auth = self.client_auth();

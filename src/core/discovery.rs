@@ -54,6 +54,12 @@ pub struct ProviderMetadata {
     /// `authorization_response_iss_parameter_supported` (RFC 9207 §3):
     /// authorization responses carry `iss`, so one without it is refused.
     pub authorization_response_iss: bool,
+    /// `device_authorization_endpoint` (RFC 8628 §4).
+    pub device_authorization_endpoint: Option<String>,
+    /// `pushed_authorization_request_endpoint` (RFC 9126 §5).
+    pub par_endpoint: Option<String>,
+    /// `require_pushed_authorization_requests` (RFC 9126 §5).
+    pub require_par: bool,
 }
 
 /// The discovery URL of `issuer` (OpenID Connect Discovery §4.1): the
@@ -117,18 +123,20 @@ pub fn parse_discovery_response(
         jwks_uri: endpoint(&map, "jwks_uri", allow_http)?,
         userinfo_endpoint: endpoint(&map, "userinfo_endpoint", allow_http)?,
         end_session_endpoint: endpoint(&map, "end_session_endpoint", allow_http)?,
-        authorization_response_iss: match map.get("authorization_response_iss_parameter_supported")
-        {
-            None => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                return Err(Error::invalid(
-                    "authorization_response_iss_parameter_supported",
-                    "must be a boolean",
-                ));
-            }
-        },
+        authorization_response_iss: flag(&map, "authorization_response_iss_parameter_supported")?,
+        device_authorization_endpoint: endpoint(&map, "device_authorization_endpoint", allow_http)?,
+        par_endpoint: endpoint(&map, "pushed_authorization_request_endpoint", allow_http)?,
+        require_par: flag(&map, "require_pushed_authorization_requests")?,
     })
+}
+
+/// An optional boolean member: absent → false.
+fn flag(map: &Map<String, Value>, name: &'static str) -> Result<bool, Error> {
+    match map.get(name) {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(Error::invalid(name, "must be a boolean")),
+    }
 }
 
 /// An optional endpoint member: absent → `None`; else a string that passes

@@ -193,6 +193,9 @@ pub enum Error {
         /// Whether a DPoP proof was sent, so that `DPoP` was expected.
         dpop: bool,
     },
+    /// The device flow's codes expired before the user approved (RFC 8628
+    /// §3.5).
+    DeviceCodeExpired,
 }
 
 impl Error {
@@ -242,6 +245,7 @@ impl Error {
             Self::IdToken { .. } => "AUTH_ID_TOKEN_INVALID",
             Self::DpopProof { .. } => "AUTH_DPOP_PROOF",
             Self::DpopTokenType { .. } => "AUTH_DPOP_TOKEN_TYPE",
+            Self::DeviceCodeExpired => "AUTH_DEVICE_CODE_EXPIRED",
         }
     }
 
@@ -431,6 +435,9 @@ impl fmt::Display for Error {
             Self::DpopTokenType { dpop: false } => f.write_str(
                 "\"response\" body \"token_type\" property must not be \"DPoP\" when no DPoP proof was sent",
             ),
+            Self::DeviceCodeExpired => {
+                f.write_str("the device code expired before the user approved: start again")
+            }
         }
     }
 }

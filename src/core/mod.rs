@@ -9,6 +9,7 @@ pub mod api;
 pub mod challenge;
 pub mod claims;
 pub mod config;
+pub mod device;
 pub mod discovery;
 pub mod dpop;
 pub mod error;

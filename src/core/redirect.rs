@@ -25,11 +25,12 @@
 //! and at step 2, the pending login is used up whatever the outcome, and
 //! [`Refusal::used_up`] tells the caller to delete it.
 
-use super::config::{Config, Profile};
+use super::config::{Config, OAuth2Profile, Profile};
 use super::error::{self, Error};
 use super::json_text::ObjectText;
 use super::members::Members;
-use super::request::{self, Credentials, Pkce};
+use super::request::{self, Credentials, HttpRequest, Pkce};
+use super::response::{self, HttpResponse};
 use super::secret::{AuthCode, CodeVerifier};
 use super::time::UnixMillis;
 use serde_json::Value;
@@ -450,6 +451,73 @@ pub fn callback_state(callback_url: &str) -> Option<String> {
         .ok()?
         .get("state")
         .map(str::to_owned)
+}
+
+/// The pushed authorization request (RFC 9126 §2.1) for an authorization
+/// URL that [`begin`] built: its parameters (after the endpoint's own query,
+/// if it has one), with client authentication.
+pub fn pushed_request(config: &Config, authorize_url: &str) -> Result<HttpRequest, Error> {
+    let (p, base) = endpoint(config)?;
+    let params = authorize_url
+        .strip_prefix(base)
+        .map(|rest| rest.trim_start_matches(['?', '&']))
+        .ok_or_else(|| Error::config("url", "must be an authorization URL of this keeper"))?;
+    let pairs: Vec<(String, String)> = params
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (form_decode(k), form_decode(v))
+        })
+        .collect();
+    request::pushed_authorization(p, &pairs).ok_or_else(|| {
+        Error::config(
+            "pushedAuthorizationRequestUrl",
+            "is required to push authorization requests",
+        )
+    })
+}
+
+/// The authorization URL that redeems a pushed request (RFC 9126 §4):
+/// `client_id` and the `request_uri` of the server's 201 answer (§2.2).
+pub fn pushed_url(config: &Config, resp: &HttpResponse, now: UnixMillis) -> Result<String, Error> {
+    if resp.status != 201 && resp.status != 200 {
+        return Err(response::error_response(resp, now));
+    }
+    let map = response::json_object(resp, true)?;
+    let request_uri = match map.get("request_uri") {
+        Some(Value::String(u)) if !u.is_empty() => u,
+        Some(_) => return Err(Error::invalid("request_uri", "must be a non-empty string")),
+        None => return Err(Error::invalid("request_uri", "is required")),
+    };
+    if !map.get("expires_in").is_some_and(Value::is_u64) {
+        return Err(Error::invalid(
+            "expires_in",
+            "must be a whole number of seconds",
+        ));
+    }
+    let (p, base) = endpoint(config)?;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Ok(format!(
+        "{base}{sep}client_id={}&request_uri={}",
+        request::form_encode(&p.client_id),
+        request::form_encode(request_uri)
+    ))
+}
+
+/// The OAuth profile and its authorization endpoint.
+fn endpoint(config: &Config) -> Result<(&OAuth2Profile, &str), Error> {
+    let Profile::OAuth2(p) = &config.profile else {
+        return Err(Error::config(
+            "profile",
+            "must be oauth2 for a redirect login",
+        ));
+    };
+    let base = p
+        .authorization_url
+        .as_deref()
+        .ok_or_else(|| Error::config("authorizationUrl", "is required for the code flow"))?;
+    Ok((p, base))
 }
 
 /// The decoded query of a callback URL.

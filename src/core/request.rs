@@ -9,7 +9,9 @@ use super::config::{ClientAuth, JsonProfile, OAuth2Profile};
 use super::error::Error;
 use super::json_text::ObjectText;
 use super::members::Members;
-use super::secret::{AccessToken, AuthCode, CodeVerifier, Password, RefreshToken};
+use super::secret::{
+    AccessToken, AuthCode, CodeVerifier, DeviceCode, ExchangedToken, Password, RefreshToken,
+};
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -102,6 +104,69 @@ pub enum Credentials {
     },
     /// The client's own credentials (RFC 6749 §4.4); an empty JS object.
     ClientCredentials {},
+    /// A device code the user approved (RFC 8628 §3.4); made by the device
+    /// flow, never read from JS.
+    DeviceCode(DeviceCode),
+    /// A token exchange (RFC 8693 §2.1): `{ subjectToken,
+    /// subjectTokenType, actorToken?, actorTokenType?, audience?,
+    /// resource?, scope?, requestedTokenType? }`.
+    TokenExchange(Box<TokenExchange>),
+}
+
+/// What a token exchange asks for (RFC 8693 §2.1).
+#[derive(Debug, Clone)]
+pub struct TokenExchange {
+    /// `subject_token`.
+    pub subject_token: ExchangedToken,
+    /// `subject_token_type`, e.g. `urn:ietf:params:oauth:token-type:access_token`.
+    pub subject_token_type: String,
+    /// `actor_token` and `actor_token_type` (RFC 8693 §2.1: both or neither).
+    pub actor: Option<(ExchangedToken, String)>,
+    /// `audience` values.
+    pub audience: Vec<String>,
+    /// `resource` values (absolute URIs).
+    pub resource: Vec<String>,
+    /// `scope`; the profile's when absent.
+    pub scope: Option<String>,
+    /// `requested_token_type`.
+    pub requested_token_type: Option<String>,
+}
+
+impl TokenExchange {
+    /// Reads the JS object described on [`Credentials::TokenExchange`].
+    fn from_members(m: &Members<'_>) -> Result<Self, Error> {
+        let actor = match (m.string("actorToken")?, m.string("actorTokenType")?) {
+            (Some(t), Some(ty)) => Some((ExchangedToken::new(t), ty)),
+            (None, None) => None,
+            _ => {
+                return Err(Error::config(
+                    "credentials.actorToken",
+                    "and actorTokenType go together",
+                ));
+            }
+        };
+        let list = |name: &'static str| -> Result<Vec<String>, Error> {
+            match m.get(name) {
+                None => Ok(Vec::new()),
+                Some(Value::String(s)) => Ok(vec![s.clone()]),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| Error::config(name, "must be a string or a list of strings")),
+                Some(_) => Err(Error::config(name, "must be a string or a list of strings")),
+            }
+        };
+        Ok(Self {
+            subject_token: ExchangedToken::new(m.required("subjectToken")?),
+            subject_token_type: m.required("subjectTokenType")?,
+            actor,
+            audience: list("audience")?,
+            resource: list("resource")?,
+            scope: m.string("scope")?,
+            requested_token_type: m.string("requestedTokenType")?,
+        })
+    }
 }
 
 impl Credentials {
@@ -118,10 +183,38 @@ impl Credentials {
                 "code",
                 "codeVerifier",
                 "redirectUri",
+                "subjectToken",
+                "subjectTokenType",
+                "actorToken",
+                "actorTokenType",
+                "audience",
+                "resource",
+                "scope",
+                "requestedTokenType",
             ],
         )?;
         let present = |names: &[&str]| names.iter().all(|n| m.get(n).is_some());
-        if present(&["username", "password"]) && !present(&["code"]) {
+        let exchange = [
+            "subjectToken",
+            "subjectTokenType",
+            "actorToken",
+            "actorTokenType",
+            "audience",
+            "resource",
+            "scope",
+            "requestedTokenType",
+        ];
+        let others = |names: &[&str]| names.iter().any(|n| m.get(n).is_some());
+        if present(&["subjectToken"]) && !others(&["username", "password", "code"]) {
+            Ok(Self::TokenExchange(Box::new(TokenExchange::from_members(
+                &m,
+            )?)))
+        } else if others(&exchange) {
+            Err(Error::config(
+                "credentials",
+                "a token exchange needs subjectToken and subjectTokenType, and nothing of another grant",
+            ))
+        } else if present(&["username", "password"]) && !present(&["code"]) {
             Ok(Self::Password {
                 username: m.required("username")?,
                 password: Password::new(m.required("password")?),
@@ -150,6 +243,14 @@ impl Form {
     /// Adds a pair unless the value is empty or the name is already present.
     fn push(&mut self, name: &str, value: &str) {
         if !value.is_empty() && !self.0.iter().any(|(k, _)| k == name) {
+            self.0.push((name.to_owned(), value.to_owned()));
+        }
+    }
+
+    /// Adds a pair even when the name is there: a parameter RFC 8693 §2.1
+    /// lets repeat (`audience`, `resource`).
+    fn push_repeated(&mut self, name: &str, value: &str) {
+        if !value.is_empty() {
             self.0.push((name.to_owned(), value.to_owned()));
         }
     }
@@ -201,6 +302,8 @@ enum Grant<'a> {
     ClientCredentials,
     Refresh(&'a RefreshToken),
     Code(&'a str, &'a CodeVerifier, &'a str),
+    Device(&'a DeviceCode),
+    Exchange(&'a TokenExchange),
 }
 
 /// The login request for OAuth credentials: the password, client
@@ -215,6 +318,8 @@ pub fn oauth_login(cfg: &OAuth2Profile, creds: &Credentials) -> HttpRequest {
             code_verifier,
             redirect_uri,
         } => Grant::Code(code.secret(), code_verifier, redirect_uri),
+        Credentials::DeviceCode(code) => Grant::Device(code),
+        Credentials::TokenExchange(x) => Grant::Exchange(x),
     };
     token_request(cfg, &grant)
 }
@@ -252,11 +357,86 @@ fn token_request(cfg: &OAuth2Profile, grant: &Grant<'_>) -> HttpRequest {
             form.push("redirect_uri", redirect_uri);
             form.push("code_verifier", verifier.secret());
         }
+        Grant::Device(code) => {
+            form.push("grant_type", DEVICE_CODE_GRANT);
+            form.push("device_code", code.secret());
+        }
+        Grant::Exchange(x) => {
+            form.push("grant_type", TOKEN_EXCHANGE_GRANT);
+            form.push("subject_token", x.subject_token.secret());
+            form.push("subject_token_type", &x.subject_token_type);
+            if let Some((token, ty)) = &x.actor {
+                form.push("actor_token", token.secret());
+                form.push("actor_token_type", ty);
+            }
+            for a in &x.audience {
+                form.push_repeated("audience", a);
+            }
+            for r in &x.resource {
+                form.push_repeated("resource", r);
+            }
+            if let Some(t) = &x.requested_token_type {
+                form.push("requested_token_type", t);
+            }
+        }
     }
-    if !matches!(grant, Grant::Refresh(_)) {
-        form.push("scope", cfg.scope.as_deref().unwrap_or_default());
+    match grant {
+        // The device code carries the scope of its authorization request
+        // (RFC 8628 §3.4); a refresh is never narrowed by accident.
+        Grant::Refresh(_) | Grant::Device(_) => {}
+        Grant::Exchange(x) => form.push(
+            "scope",
+            x.scope
+                .as_deref()
+                .or(cfg.scope.as_deref())
+                .unwrap_or_default(),
+        ),
+        _ => form.push("scope", cfg.scope.as_deref().unwrap_or_default()),
     }
     authenticated(cfg, &cfg.token_url, form)
+}
+
+/// The device code grant type (RFC 8628 §3.4).
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// The token exchange grant type (RFC 8693 §2.1).
+pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+/// The device authorization request (RFC 8628 §3.1): the client and the
+/// scope; `None` without a `deviceAuthorizationUrl`.
+#[must_use]
+pub fn device_authorization(cfg: &OAuth2Profile, scope: Option<&str>) -> Option<HttpRequest> {
+    let url = cfg.device_authorization_url.as_deref()?;
+    let mut form = Form(Vec::with_capacity(4));
+    form.push("scope", scope.or(cfg.scope.as_deref()).unwrap_or_default());
+    Some(authenticated(cfg, url, form))
+}
+
+/// A pushed authorization request (RFC 9126 §2.1): the authorization
+/// request's parameters, with client authentication; `None` without a
+/// `pushedAuthorizationRequestUrl`. `client_id` is sent once, by the client
+/// authentication.
+#[must_use]
+pub fn pushed_authorization(
+    cfg: &OAuth2Profile,
+    params: &[(String, String)],
+) -> Option<HttpRequest> {
+    let url = cfg.par_url.as_deref()?;
+    let mut form = Form(Vec::with_capacity(params.len() + 3));
+    for (k, v) in params.iter().filter(|(k, _)| k != "client_id") {
+        form.push(k, v);
+    }
+    let mut req = authenticated(cfg, url, form);
+    if !matches!(cfg.client_auth(), ClientAuth::None | ClientAuth::Post) {
+        // Basic authentication names the client; RFC 9126 §2.1 still
+        // wants `client_id` among the parameters, as the request it
+        // replaces has it.
+        let mut form = Form(Vec::new());
+        form.push("client_id", &cfg.client_id);
+        req.body.push(b'&');
+        req.body
+            .extend_from_slice(&HttpRequest::form(url, &form).body);
+    }
+    Some(req)
 }
 
 /// A revocation request (RFC 7009 §2.1) for `token`, with its type hint

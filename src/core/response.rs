@@ -138,6 +138,8 @@ pub struct TokenResponse {
     /// The access token's claims, peeked once here for its expiry, the
     /// clock offset (`iat`) and display.
     pub(crate) access_claims: Option<UntrustedClaims>,
+    /// A token exchange's `issued_token_type` (RFC 8693 §2.2.1).
+    pub(crate) issued_token_type: Option<String>,
 }
 
 impl TokenResponse {
@@ -171,6 +173,11 @@ impl TokenResponse {
     #[must_use]
     pub fn scope(&self) -> Option<&str> {
         self.scope.as_deref()
+    }
+    /// A token exchange's `issued_token_type` (RFC 8693 §2.2.1).
+    #[must_use]
+    pub fn issued_token_type(&self) -> Option<&str> {
+        self.issued_token_type.as_deref()
     }
 }
 
@@ -229,9 +236,24 @@ pub fn parse_token_response(
     let access_token = token_field(&map, n.access_token)?
         .map(AccessToken::new)
         .ok_or_else(|| Error::invalid(owned(n.access_token), "is required"))?;
+    let issued_token_type = match map.get("issued_token_type") {
+        None => None,
+        Some(Value::String(t)) if !t.is_empty() => Some(t.clone()),
+        Some(_) => {
+            return Err(Error::invalid(
+                "issued_token_type",
+                "must be a non-empty string",
+            ));
+        }
+    };
+    // RFC 8693 §2.2.1: a token that is not an access token is `N_A`.
+    let not_access = issued_token_type
+        .as_deref()
+        .is_some_and(|t| t != "urn:ietf:params:oauth:token-type:access_token");
     if n.oauth {
         match map.get("token_type") {
             None => return Err(Error::invalid("token_type", "is required")),
+            Some(Value::String(t)) if not_access && t == "N_A" => {}
             Some(Value::String(t)) if n.dpop || t.eq_ignore_ascii_case("dpop") => {
                 dpop::check_token_type(n.dpop, t)?;
             }
@@ -279,6 +301,7 @@ pub fn parse_token_response(
         refresh_expires,
         scope,
         access_claims,
+        issued_token_type,
     })
 }
 

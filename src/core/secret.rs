@@ -76,6 +76,16 @@ secret_type!(
     /// holds it with the verifier can redeem it.
     AuthCode
 );
+secret_type!(
+    /// A device code (RFC 8628 §3.2): whoever holds it gets the tokens the
+    /// user approves.
+    DeviceCode
+);
+secret_type!(
+    /// A token given in a token exchange (RFC 8693 §2.1): the subject's or
+    /// the actor's.
+    ExchangedToken
+);
 
 #[cfg(test)]
 mod tests {

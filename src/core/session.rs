@@ -279,6 +279,13 @@ impl Session {
                 secrets.push(code_verifier.secret().into());
             }
             Credentials::ClientCredentials {} => {}
+            Credentials::DeviceCode(code) => secrets.push(code.secret().into()),
+            Credentials::TokenExchange(x) => {
+                secrets.push(x.subject_token.secret().into());
+                if let Some((actor, _)) = &x.actor {
+                    secrets.push(actor.secret().into());
+                }
+            }
         }
         let id = self.start(now, FlightKind::Login(renewal), req, secrets);
         Ok(id)

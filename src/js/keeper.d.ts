@@ -33,6 +33,17 @@ export interface OAuth2Profile {
    * event.
    */
   apiHeaders?: Record<string, string>;
+  /** The device authorization endpoint (RFC 8628), for `startDeviceLogin`. `discover()` fills it. */
+  deviceAuthorizationUrl?: string;
+  /** The pushed authorization request endpoint (RFC 9126). `discover()` fills it. */
+  pushedAuthorizationRequestUrl?: string;
+  /**
+   * Push every redirect login's request first (RFC 9126): the URL then
+   * carries only `client_id` and `request_uri`. `discover()` sets it from
+   * the metadata's `require_pushed_authorization_requests`. Needs
+   * `pushedAuthorizationRequestUrl`. Default false.
+   */
+  requirePushedAuthorizationRequests?: boolean;
 }
 
 /** A custom JSON login/refresh API (e.g. `POST /Identity/Auth/Login`). */
@@ -247,7 +258,46 @@ export interface AccessTokenOptions {
 export type Credentials =
   | { username: string; password: string }
   | { code: string; codeVerifier: string; redirectUri: string }
+  | TokenExchangeParams
   | Record<string, never>;
+
+/** A token exchange (RFC 8693): `login` keeps the result as the session, `exchangeToken` returns it once. */
+export interface TokenExchangeParams {
+  subjectToken: string;
+  /** e.g. `urn:ietf:params:oauth:token-type:access_token`. */
+  subjectTokenType: string;
+  actorToken?: string;
+  actorTokenType?: string;
+  audience?: string | string[];
+  /** Absolute URIs of the resources the token is for. */
+  resource?: string | string[];
+  /** Default: the profile's. */
+  scope?: string;
+  requestedTokenType?: string;
+}
+
+/** What `exchangeToken` resolves to. */
+export interface ExchangedToken {
+  accessToken: string;
+  issuedTokenType?: string;
+  /** Seconds, as the server said. */
+  expiresIn?: number;
+  scope?: string;
+}
+
+/** The device flow's codes, as `startDeviceLogin` and the `devicecode` event give them. */
+export interface DeviceCodes {
+  /** The code the user enters. */
+  userCode: string;
+  /** Where they enter it. */
+  verificationUri: string;
+  /** The same with the code in it, when the server gave one (for a QR code). */
+  verificationUriComplete?: string;
+  /** When the codes expire, epoch ms. */
+  expiresAt: number;
+  /** The current wait between polls, ms. */
+  interval: number;
+}
 
 export interface TokenKeeperState {
   status: 'loggedOut' | 'active' | 'ended';
@@ -283,6 +333,8 @@ export type ErrorCode =
   | 'AUTH_WASM_BLOCKED'
   /** `tokenkeeper/init`: a TokenKeeper built, or `version()` called, before `initialize()` resolved. */
   | 'AUTH_NOT_INITIALIZED'
+  /** `startDeviceLogin`: the codes expired before the user approved them. */
+  | 'AUTH_DEVICE_CODE_EXPIRED'
   /** `dpop`: the key could not be made or used (no WebCrypto ES256, a key pair that is not P-256). */
   | 'AUTH_DPOP_PROOF'
   /** `dpop`: the token endpoint answered a `token_type` other than `DPoP` to a proof (or `DPoP` without one). */
@@ -323,6 +375,7 @@ export interface TokenKeeperEventMap {
   revoked: CustomEvent<Record<string, never>>;
   revocationfailed: CustomEvent<{ error: TokenKeeperError }>;
   storageerror: CustomEvent<{ error?: TokenKeeperError; code?: string; storage?: string }>;
+  devicecode: CustomEvent<DeviceCodes>;
 }
 
 /**
@@ -376,6 +429,15 @@ export class TokenKeeper extends EventTarget {
    * ends its wait for a refresh.
    */
   fetch(input: Request | string | URL, init?: RequestInit, options?: AccessTokenOptions): Promise<Response>;
+  /**
+   * The device authorization grant (RFC 8628): resolves to the codes to
+   * show, with `complete`, which resolves once the user approved them (the
+   * keeper is then logged in) and rejects when they denied them, the codes
+   * expired or `signal` aborted.
+   */
+  startDeviceLogin(options?: { scope?: string; signal?: AbortSignal }): Promise<DeviceCodes & { complete: Promise<void> }>;
+  /** A token exchange (RFC 8693) answered once; the session is untouched. */
+  exchangeToken(params: TokenExchangeParams): Promise<ExchangedToken>;
   /** Stops timers and listeners. */
   close(): void;
 

@@ -274,6 +274,51 @@ export class TokenKeeper extends EventTarget {
     return this.#fetch(new Request(request, { headers, redirect: 'manual' }));
   }
 
+  /**
+   * The device authorization grant (RFC 8628), for devices without a
+   * browser or a keyboard: resolves to `{ userCode, verificationUri,
+   * verificationUriComplete, expiresAt, interval, complete }` once the
+   * server gave the codes, and dispatches them as a `devicecode` event.
+   * Show the user the code and the URI; `complete` resolves when they
+   * approved it (the keeper is then logged in, as with `login`), and
+   * rejects when they denied it (`access_denied`), the codes expired
+   * (`AUTH_DEVICE_CODE_EXPIRED`) or `signal` aborted. Polling follows the
+   * server's `interval`, 5 s longer after each `slow_down`. While it runs,
+   * a Node or Deno process stays alive.
+   */
+  async startDeviceLogin({ scope, signal } = {}) {
+    if (signal?.aborted) throw signal.reason;
+    const codes = await this.#call(() => this.#core.deviceAuthorize(scope));
+    this.dispatchEvent(makeEvent('devicecode', { ...codes }));
+    // A timer that keeps a command-line process alive while it polls.
+    const hold = typeof setInterval === 'function' ? setInterval(() => undefined, 2 ** 30) : null;
+    const cancel = () => this.#core.deviceCancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    let complete = this.#call(() => this.#core.deviceComplete());
+    if (signal) {
+      const aborted = new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+      complete = Promise.race([complete, aborted]);
+    }
+    complete = complete.finally(() => {
+      if (hold !== null) clearInterval(hold);
+      signal?.removeEventListener('abort', cancel);
+    });
+    // The caller awaits it; an unobserved rejection is theirs to see.
+    complete.catch(() => undefined);
+    return { ...codes, complete };
+  }
+
+  /**
+   * A token exchange (RFC 8693) answered once, the session untouched:
+   * `{ subjectToken, subjectTokenType, actorToken?, actorTokenType?,
+   * audience?, resource?, scope?, requestedTokenType? }` → `{ accessToken,
+   * issuedTokenType, expiresIn, scope }`. To keep and renew the result as
+   * the session instead, pass the same object to `login`.
+   */
+  exchangeToken(params) {
+    return this.#call(() => this.#core.exchangeToken(params));
+  }
+
   // ---- Redirect login: authorization code + PKCE, OpenID Connect --------
   // RFC 6749 §4.1, RFC 7636, OpenID Connect Core §3.1 and Discovery §4.
   // The core builds and checks everything; this block only keeps the
@@ -314,7 +359,11 @@ export class TokenKeeper extends EventTarget {
     const page = here && here.origin && here.origin !== 'null' ? here.origin + here.pathname : undefined;
     const { url, pending } = await guarded(async () => {
       const jkt = this.#core.dpop ? await this.#core.dpopJkt() : undefined;
-      return this.#core.beginRedirect(params, page, jkt);
+      const request = this.#core.beginRedirect(params, page, jkt);
+      // RFC 9126: the parameters go to the server first, the URL carries
+      // only their reference.
+      if (this.#core.pushesAuthorization) request.url = await this.#core.pushAuthorization(request.url);
+      return request;
     });
     try {
       await this.#pending.set(pending);
@@ -396,6 +445,8 @@ export class TokenKeeper extends EventTarget {
       authorizationUrl: m.authorization_endpoint,
       revocationUrl: m.revocation_endpoint,
       jwksUri: m.jwks_uri,
+      deviceAuthorizationUrl: m.device_authorization_endpoint,
+      pushedAuthorizationRequestUrl: m.pushed_authorization_request_endpoint,
     };
     const profile = { ...p };
     for (const [k, v] of Object.entries(found)) {
@@ -403,6 +454,8 @@ export class TokenKeeper extends EventTarget {
     }
     // RFC 9207 §2.4: a provider that says it sends `iss` must send it.
     profile.requireIss ??= m.authorization_response_iss_parameter_supported;
+    // RFC 9126 §5: a provider that requires pushed requests gets them.
+    if (m.require_pushed_authorization_requests) profile.requirePushedAuthorizationRequests ??= true;
     return new this({ ...options, profile });
   }
 

@@ -51,6 +51,8 @@ pub(super) struct Shared {
     closed: Cell<bool>,
     /// The authorization response being redeemed.
     pub(super) redemption: Redemption,
+    /// The device flow under way (see `js/grants.rs`).
+    pub(super) device: super::grants::DeviceFlow,
 }
 
 /// A lifecycle listener, removed on `close()`.
@@ -103,6 +105,7 @@ impl KeeperCore {
                 store_watch: RefCell::new(None),
                 closed: Cell::new(false),
                 redemption: Redemption::default(),
+                device: super::grants::DeviceFlow::default(),
             }),
         })
     }
@@ -244,7 +247,7 @@ impl KeeperCore {
 impl Shared {
     /// Reads login credentials; the password grant of an OAuth profile in a
     /// page needs the explicit opt-in.
-    fn credentials(&self, value: JsValue) -> Result<Credentials, JsValue> {
+    pub(super) fn credentials(&self, value: JsValue) -> Result<Credentials, JsValue> {
         let creds = if value.is_undefined() || value.is_null() {
             Credentials::ClientCredentials {}
         } else {

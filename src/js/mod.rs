@@ -8,6 +8,7 @@
 mod api;
 mod error;
 mod events;
+mod grants;
 mod json;
 mod keeper;
 mod options;

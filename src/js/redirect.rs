@@ -200,6 +200,14 @@ pub fn discover_provider(options: JsValue) -> js_sys::Promise {
             ("jwks_uri", m.jwks_uri.as_ref()),
             ("userinfo_endpoint", m.userinfo_endpoint.as_ref()),
             ("end_session_endpoint", m.end_session_endpoint.as_ref()),
+            (
+                "device_authorization_endpoint",
+                m.device_authorization_endpoint.as_ref(),
+            ),
+            (
+                "pushed_authorization_request_endpoint",
+                m.par_endpoint.as_ref(),
+            ),
         ];
         for (name, value) in members {
             if let Some(v) = value {
@@ -210,6 +218,11 @@ pub fn discover_provider(options: JsValue) -> js_sys::Promise {
             &out,
             "authorization_response_iss_parameter_supported",
             &JsValue::from(m.authorization_response_iss),
+        );
+        set(
+            &out,
+            "require_pushed_authorization_requests",
+            &JsValue::from(m.require_par),
         );
         Ok(out.into())
     })
