@@ -136,13 +136,16 @@ const LICENSES: [&str; 2] = ["LICENSE-MIT", "LICENSE-APACHE"];
 
 /// The package's entries (see `exports` in `pkg-templates/package.json`) and
 /// the esbuild platform each is bundled for.
-const ENTRIES: [(&str, &str); 6] = [
+const ENTRIES: [(&str, &str); 9] = [
     ("index.js", "neutral"),
     ("init.js", "neutral"),
     ("node.js", "node"),
     ("workerd.js", "neutral"),
     ("worker.js", "neutral"),
     ("keeper-worker.js", "neutral"),
+    ("react.js", "neutral"),
+    ("vue.js", "neutral"),
+    ("svelte.js", "neutral"),
 ];
 
 /// Bundles each entry in `stage` (with the glue, the class and the adapters'
@@ -171,6 +174,9 @@ fn bundle_entries(paths: &Paths, stage: &Path, pkg: &Path) -> Result {
                 // `init.js`, as a Service Worker may not use top-level
                 // await), as a module of its own rather than a copy.
                 .args(["--external:./index.js", "--external:./init.js"])
+                // The frameworks of the bindings are the app's own
+                // (optional peer dependencies).
+                .args(["--external:react", "--external:vue", "--external:svelte/*"])
                 .arg("--log-level=warning")
                 .arg(format!("--outfile={}", pkg.join(name).display())),
         )?;
