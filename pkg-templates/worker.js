@@ -175,8 +175,8 @@ export class WorkerKeeper extends EventTarget {
 
   /**
    * A WorkerKeeper where workers run, else, with `fallback: "page"`, an
-   * in-page TokenKeeper (loaded only then); otherwise throws as the
-   * constructor does.
+   * in-page TokenKeeper (loaded only then; `storage: "indexeddb"` becomes
+   * `"session"` there); otherwise throws as the constructor does.
    */
   static async create(options, { fallback = 'error', ...workerOptions } = {}) {
     try {
@@ -184,7 +184,11 @@ export class WorkerKeeper extends EventTarget {
     } catch (e) {
       if (fallback !== 'page' || e?.code !== 'AUTH_WORKER_UNAVAILABLE') throw e;
       const { TokenKeeper } = await import('./index.js');
-      return workerOptions.discover ? TokenKeeper.discover(options) : new TokenKeeper(options);
+      // In the page, the session that outlives the worker's memory lasts
+      // as long as the tab, as the worker's sealed store would let it
+      // survive a redirect login: sessionStorage.
+      const inPage = { ...options, storage: options.storage === 'indexeddb' ? 'session' : options.storage };
+      return workerOptions.discover ? TokenKeeper.discover(inPage) : new TokenKeeper(inPage);
     }
   }
 

@@ -707,7 +707,7 @@ test('fallback: without SharedWorker and Worker, new WorkerKeeper throws AUTH_WO
   }
 });
 
-test('fallback with the worker’s lasting storage ("indexeddb") gives a TokenKeeper too', { todo: 'TokenKeeper has no "indexeddb" storage: create() passes the option through and the fallback throws AUTH_CONFIG' }, async () => {
+test('fallback with the worker’s lasting storage ("indexeddb") gives a TokenKeeper too, keeping the session in sessionStorage', async () => {
   const page = await open({ mode: 'shared', key: 'fallback-idb', lazy: '1', password: '1' }, { init: noWorkers });
   try {
     await call(page, 'fallback');
