@@ -1,6 +1,7 @@
 //! The admin API under `/admin` (JSON): faults, revocation, sessions,
-//! settings, stats and the DPoP nonce. It never returns a token or a
-//! secret (a DPoP nonce is neither: any client is sent it).
+//! settings, stats, the DPoP nonce and device-flow decisions. It never
+//! returns a token or a secret (a DPoP nonce is neither: any client is
+//! sent it; a user code is shown to the user).
 
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 use crate::config::SettingsPatch;
 use crate::faults::FaultSpec;
 use crate::state::AppState;
-use crate::{dpop, oauth};
+use crate::{dpop, keycloak, oauth};
 
 type St = State<Arc<AppState>>;
 
@@ -36,6 +37,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         )
         .route("/admin/dpop", get(dpop_state))
         .route("/admin/dpop/nonce", post(rotate_nonce))
+        .route("/admin/device", post(device_decision))
 }
 
 fn bad(desc: &str) -> Response {
@@ -196,4 +198,8 @@ async fn dpop_state(State(st): St) -> Response {
 
 async fn rotate_nonce(State(st): St) -> Response {
     axum::Json(dpop::admin_view(&st, true)).into_response()
+}
+
+async fn device_decision(State(st): St, body: Bytes) -> Response {
+    keycloak::admin_decide(&st, &body)
 }

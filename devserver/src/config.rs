@@ -87,6 +87,17 @@ pub struct Settings {
     /// How far, in seconds, a DPoP proof's `iat` may be from the server
     /// clock, either way; also how long its `jti` is remembered.
     pub dpop_iat_window: u64,
+    /// Keycloak style: seconds a device code lives (RFC 8628 `expires_in`;
+    /// Keycloak's "OAuth 2.0 Device Code Lifespan", 600 by default).
+    pub device_code_ttl: u64,
+    /// Keycloak style: seconds a device client must wait between polls
+    /// (RFC 8628 `interval`; Keycloak's "OAuth 2.0 Device Polling
+    /// Interval", 5 by default). Each `slow_down` adds 5 for that code.
+    pub device_poll_interval: u64,
+    /// Keycloak style: the authorization endpoint refuses requests without
+    /// a pushed `request_uri` (RFC 9126 §5, Keycloak's "Pushed
+    /// authorization request required").
+    pub require_par: bool,
 }
 
 impl Default for Settings {
@@ -104,6 +115,9 @@ impl Default for Settings {
             dpop_nonce: DpopNonce::Off,
             dpop_nonce_rotation: 60,
             dpop_iat_window: 60,
+            device_code_ttl: 600,
+            device_poll_interval: 5,
+            require_par: false,
         }
     }
 }
@@ -135,6 +149,9 @@ pub(crate) struct SettingsPatch {
     pub(crate) dpop_nonce: Option<DpopNonce>,
     pub(crate) dpop_nonce_rotation: Option<u64>,
     pub(crate) dpop_iat_window: Option<u64>,
+    pub(crate) device_code_ttl: Option<u64>,
+    pub(crate) device_poll_interval: Option<u64>,
+    pub(crate) require_par: Option<bool>,
 }
 
 impl SettingsPatch {
@@ -184,6 +201,15 @@ impl SettingsPatch {
         if let Some(v) = self.dpop_iat_window {
             s.dpop_iat_window = v;
         }
+        if let Some(v) = self.device_code_ttl {
+            s.device_code_ttl = v;
+        }
+        if let Some(v) = self.device_poll_interval {
+            s.device_poll_interval = v;
+        }
+        if let Some(v) = self.require_par {
+            s.require_par = v;
+        }
     }
 }
 
@@ -192,7 +218,8 @@ impl SettingsPatch {
 pub struct Config {
     /// TCP port on 127.0.0.1; 0 picks any free port.
     pub port: u16,
-    /// Lifetimes, clock offset, rotation, re-issue, refusal status and DPoP.
+    /// Lifetimes, clock offset, rotation, re-issue, refusal status, DPoP,
+    /// device flow and PAR.
     pub settings: Settings,
     /// Origins allowed by CORS (exact `scheme://host:port`, never `*`).
     /// Empty: no CORS headers at all.
@@ -227,6 +254,9 @@ OPTIONS:
   --dpop-nonce WHERE     off|token|api|both: where DPoP proofs must carry the server nonce [default: off]
   --dpop-nonce-rotation SECS  seconds between DPoP nonces, 0 = on admin request only [default: 60]
   --dpop-iat-window SECS how far a DPoP proof's iat may be from the server clock [default: 60]
+  --device-code-ttl SECS Keycloak device code lifetime (RFC 8628 expires_in) [default: 600]
+  --device-poll-interval SECS  Keycloak device polling interval (RFC 8628 interval) [default: 5]
+  --require-par on|off   Keycloak: the authorization endpoint needs a pushed request_uri [default: off]
   --cors-origin ORIGIN   allow this origin (repeatable or comma-separated; '*' refused)
   --www DIR              serve DIR at /demo/
   --pkg DIR              serve DIR at /pkg/
@@ -289,6 +319,11 @@ where
                 cfg.settings.dpop_nonce_rotation = number(&flag, &value(&flag)?)?;
             }
             "--dpop-iat-window" => cfg.settings.dpop_iat_window = number(&flag, &value(&flag)?)?,
+            "--device-code-ttl" => cfg.settings.device_code_ttl = number(&flag, &value(&flag)?)?,
+            "--device-poll-interval" => {
+                cfg.settings.device_poll_interval = number(&flag, &value(&flag)?)?;
+            }
+            "--require-par" => cfg.settings.require_par = on_off(&flag, &value(&flag)?)?,
             "--cors-origin" => {
                 for origin in value(&flag)?.split(',').map(str::trim) {
                     if origin.is_empty() {
@@ -400,6 +435,11 @@ mod tests {
             "0",
             "--dpop-iat-window",
             "25",
+            "--device-code-ttl=30",
+            "--device-poll-interval",
+            "1",
+            "--require-par",
+            "on",
         ]);
         assert_eq!(c.port, 0);
         assert_eq!(c.settings.access_ttl, 5);
@@ -414,6 +454,9 @@ mod tests {
         assert_eq!(c.settings.dpop_nonce, DpopNonce::Api);
         assert_eq!(c.settings.dpop_nonce_rotation, 0);
         assert_eq!(c.settings.dpop_iat_window, 25);
+        assert_eq!(c.settings.device_code_ttl, 30);
+        assert_eq!(c.settings.device_poll_interval, 1);
+        assert!(c.settings.require_par);
         assert_eq!(c.cors_origins.len(), 2);
         assert_eq!(c.www_dir.as_deref(), Some(std::path::Path::new("www")));
         assert_eq!(
@@ -437,6 +480,8 @@ mod tests {
             &["--dpop", "on"][..],
             &["--dpop-nonce", "always"][..],
             &["--dpop-iat-window", "-1"][..],
+            &["--device-poll-interval", "-5"][..],
+            &["--require-par", "maybe"][..],
             &["--csp", "script-src 'self'\ndefault-src *"][..],
             &["--nope"][..],
         ] {
@@ -460,5 +505,14 @@ mod tests {
         dpop.apply(&mut s);
         assert_eq!((s.dpop, s.dpop_nonce), (DpopMode::Allowed, DpopNonce::Both));
         assert!(serde_json::from_str::<SettingsPatch>(r#"{"dpop":"on"}"#).is_err());
+        let device: SettingsPatch = serde_json::from_str(
+            r#"{"device_code_ttl":3,"device_poll_interval":1,"require_par":true}"#,
+        )
+        .unwrap();
+        device.apply(&mut s);
+        assert_eq!(
+            (s.device_code_ttl, s.device_poll_interval, s.require_par),
+            (3, 1, true)
+        );
     }
 }

@@ -47,6 +47,15 @@ pub(crate) const NAMES: &[(&str, &str)] = &[
         "kc.userinfo",
         "GET|POST /realms/{realm}/protocol/openid-connect/userinfo",
     ),
+    (
+        "kc.device",
+        "POST /realms/{realm}/protocol/openid-connect/auth/device",
+    ),
+    ("kc.device_verify", "GET|POST /realms/{realm}/device"),
+    (
+        "kc.par",
+        "POST /realms/{realm}/protocol/openid-connect/ext/par/request",
+    ),
     ("im.token", "POST /im/connect/token"),
     ("im.api", "GET /im/?api-version=1.0"),
     (
@@ -80,6 +89,9 @@ pub(crate) fn classify(path: &str) -> Kind {
             "protocol/openid-connect/token" => "kc.token",
             "protocol/openid-connect/revoke" => "kc.revoke",
             "protocol/openid-connect/userinfo" => "kc.userinfo",
+            "protocol/openid-connect/auth/device" => "kc.device",
+            "device" => "kc.device_verify",
+            "protocol/openid-connect/ext/par/request" => "kc.par",
             _ => "kc.other",
         };
         return Kind::Api(name);
@@ -98,6 +110,18 @@ mod tests {
             Kind::Api("kc.token")
         );
         assert_eq!(classify("/oauth/token"), Kind::Api("tnco.token"));
+        assert_eq!(
+            classify("/realms/apiax/protocol/openid-connect/auth/device"),
+            Kind::Api("kc.device")
+        );
+        assert_eq!(
+            classify("/realms/apiax/device"),
+            Kind::Api("kc.device_verify")
+        );
+        assert_eq!(
+            classify("/realms/tokenkeeper/protocol/openid-connect/ext/par/request"),
+            Kind::Api("kc.par")
+        );
         assert_eq!(classify("/im/"), Kind::Api("im.api"));
         assert_eq!(classify("/admin/stats"), Kind::Admin);
         assert_eq!(classify("/demo/index.html"), Kind::Static);

@@ -1,11 +1,20 @@
 //! Keycloak-style OIDC under `/realms/{realm}/`: discovery, JWKS, the
 //! authorization endpoint (code + PKCE S256, with a minimal login form), the
 //! token endpoint (password, refresh_token, client_credentials,
-//! authorization_code), RFC 7009 revocation and userinfo. Access and ID
-//! tokens are ES256 JWTs; refresh tokens are HS256 JWTs (`typ: Refresh`).
-//! With DPoP on, a token request with a proof gets tokens bound to its key
-//! (RFC 9449 §5, §6: `token_type: DPoP`, `cnf.jkt`), and so does a code
-//! whose authorization request named `dpop_jkt` (§10).
+//! authorization_code, device_code, token-exchange), RFC 7009 revocation
+//! and userinfo; the device authorization grant (RFC 8628, `device`), token
+//! exchange (RFC 8693, `exchange`) and pushed authorization requests
+//! (RFC 9126, `par`) sit in submodules. Access and ID tokens are ES256
+//! JWTs; refresh tokens are HS256 JWTs (`typ: Refresh`). With DPoP on, a
+//! token request with a proof gets tokens bound to its key (RFC 9449 §5,
+//! §6: `token_type: DPoP`, `cnf.jkt`), and so does a code whose
+//! authorization request named `dpop_jkt` (§10).
+
+mod device;
+mod exchange;
+mod par;
+
+pub(crate) use device::admin_decide;
 
 use std::sync::Arc;
 
@@ -21,7 +30,10 @@ use crate::config::DpopMode;
 use crate::dpop::{self, Endpoint, Proof, Reason, Req};
 use crate::jwt::{Alg, at_hash, random_token, s256};
 use crate::oauth::{self, Basic, Form};
-use crate::seed::{Client, KC_CLIENTS, KC_REALMS, User, ct_eq, user_by_password, user_by_subject};
+use crate::seed::{
+    Client, KC_CLIENTS, KC_CONFIDENTIAL_CLIENT, KC_PUBLIC_CLIENT, KC_REALMS, User, ct_eq,
+    user_by_password, user_by_subject,
+};
 use crate::state::AppState;
 use crate::store::{AccessRecord, AuthCode, Family, RefreshError, Style};
 
@@ -52,6 +64,18 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route(
             "/realms/{realm}/protocol/openid-connect/userinfo",
             get(userinfo).post(userinfo),
+        )
+        .route(
+            "/realms/{realm}/protocol/openid-connect/auth/device",
+            post(device::authorize),
+        )
+        .route(
+            "/realms/{realm}/device",
+            get(device::page).post(device::submit),
+        )
+        .route(
+            "/realms/{realm}/protocol/openid-connect/ext/par/request",
+            post(par::push),
         )
 }
 
@@ -149,6 +173,18 @@ fn grant_scope(requested: Option<&str>) -> Result<String, String> {
     Ok(out.join(" "))
 }
 
+/// The `aud` of a user's access token: `account`, as Keycloak puts it,
+/// and for the public client also the confidential client, as an audience
+/// mapper on the public client would add it. Keycloak's standard token
+/// exchange only takes a subject token whose `aud` names the requester.
+fn access_audience(client_id: &str) -> Value {
+    if client_id == KC_PUBLIC_CLIENT.id {
+        json!([KC_CONFIDENTIAL_CLIENT.id, "account"])
+    } else {
+        json!("account")
+    }
+}
+
 fn has_scope(scope: &str, name: &str) -> bool {
     scope.split(' ').any(|s| s == name)
 }
@@ -190,9 +226,37 @@ fn token_type(st: &AppState, proof: Option<&Proof>) -> &'static str {
     }
 }
 
+/// An ID token of `family`'s user for `client_id`, issued at `now` beside
+/// `access` and expiring with it.
+fn id_token(
+    st: &AppState,
+    iss: &str,
+    family: &Family,
+    client_id: &str,
+    nonce: Option<&str>,
+    now: i64,
+    access: &str,
+) -> String {
+    let exp = now.saturating_add_unsigned(st.settings().access_ttl);
+    let mut claims = merge(
+        json!({
+            "exp": exp, "iat": now, "auth_time": family.auth_time,
+            "jti": uuid::Uuid::new_v4().to_string(), "iss": iss, "aud": client_id,
+            "sub": family.subject, "typ": "ID", "azp": client_id, "sid": family.id,
+            "at_hash": at_hash(access),
+        }),
+        user_claims(user_by_subject(&family.subject)),
+    );
+    if let Some(n) = nonce {
+        claims["nonce"] = json!(n);
+    }
+    st.keys.sign(Alg::Es256, &claims)
+}
+
 /// Issues tokens for a user session, bound to `proof`'s key when there is
 /// one; the refresh token too for a public client (RFC 9449 §5: a
 /// confidential client's refresh token is bound by its authentication).
+/// `extra` claims (a token exchange's `aud`) replace the access token's.
 fn issue_session_tokens(
     st: &AppState,
     realm: &str,
@@ -200,6 +264,7 @@ fn issue_session_tokens(
     now: i64,
     proof: Option<&Proof>,
     client: &Client,
+    extra: Option<Value>,
 ) -> Value {
     let s = st.settings();
     let iss = issuer(st, realm);
@@ -209,12 +274,16 @@ fn issue_session_tokens(
     let mut access_claims = merge(
         json!({
             "exp": exp, "iat": now, "auth_time": family.auth_time,
-            "jti": uuid::Uuid::new_v4().to_string(), "iss": iss, "aud": "account",
+            "jti": uuid::Uuid::new_v4().to_string(), "iss": iss,
+            "aud": access_audience(&client_id),
             "sub": family.subject, "typ": "Bearer", "azp": client_id,
             "sid": family.id, "session_state": family.id, "scope": family.scope,
         }),
         user_claims(user),
     );
+    if let Some(extra) = extra {
+        access_claims = merge(access_claims, extra);
+    }
     bind(&mut access_claims, proof);
     let access = st.keys.sign(Alg::Es256, &access_claims);
 
@@ -249,19 +318,16 @@ fn issue_session_tokens(
         "scope": family.scope,
     });
     if has_scope(&family.scope, "openid") {
-        let mut id_claims = merge(
-            json!({
-                "exp": exp, "iat": now, "auth_time": family.auth_time,
-                "jti": uuid::Uuid::new_v4().to_string(), "iss": iss, "aud": client_id,
-                "sub": family.subject, "typ": "ID", "azp": client_id, "sid": family.id,
-                "at_hash": at_hash(&access),
-            }),
-            user_claims(user),
+        let id = id_token(
+            st,
+            &iss,
+            family,
+            &client_id,
+            family.nonce.as_deref(),
+            now,
+            &access,
         );
-        if let Some(n) = &family.nonce {
-            id_claims["nonce"] = json!(n);
-        }
-        body["id_token"] = json!(st.keys.sign(Alg::Es256, &id_claims));
+        body["id_token"] = json!(id);
     }
 
     let mut store = st.store();
@@ -353,6 +419,8 @@ async fn token(
         "refresh_token" => refresh_grant(&st, &realm, client, &form, p),
         "client_credentials" => client_credentials_grant(&st, &realm, client, &form, p),
         "authorization_code" => code_grant(&st, &realm, client, &form, p),
+        device::GRANT_TYPE => device::poll(&st, &realm, client, &form, p),
+        exchange::GRANT_TYPE => exchange::exchange(&st, &realm, client, &form, p),
         _ => oauth::error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -389,7 +457,7 @@ fn password_grant(
         return session_lost();
     };
     st.stats().login(Style::Kc);
-    let body = issue_session_tokens(st, realm, &family, st.now(), proof, client);
+    let body = issue_session_tokens(st, realm, &family, st.now(), proof, client, None);
     oauth::no_store_json(StatusCode::OK, &body)
 }
 
@@ -441,7 +509,7 @@ fn refresh_grant(
     match result {
         Ok(family) => {
             st.stats().refresh(Style::Kc);
-            let body = issue_session_tokens(st, realm, &family, now, proof, client);
+            let body = issue_session_tokens(st, realm, &family, now, proof, client, None);
             oauth::no_store_json(StatusCode::OK, &body)
         }
         Err(RefreshError::Reused) => {
@@ -567,7 +635,7 @@ fn code_grant(
     };
     st.stats().login(Style::Kc);
     st.stats().code_exchange();
-    let body = issue_session_tokens(st, realm, &family, now, proof, client);
+    let body = issue_session_tokens(st, realm, &family, now, proof, client, None);
     oauth::no_store_json(StatusCode::OK, &body)
 }
 
@@ -636,26 +704,76 @@ fn redirect_to(uri: &str, params: &[(&str, &str)]) -> Response {
     r
 }
 
-fn check_auth_request(st: &AppState, realm: &str, form: &Form) -> Result<AuthRequest, Response> {
+/// Why an authorization request is refused: on an error page while its
+/// client or `redirect_uri` is in doubt, else by a redirect carrying the
+/// error (RFC 6749 §4.1.2.1).
+#[derive(Debug)]
+enum AuthFailure {
+    Page(&'static str),
+    Redirect {
+        to: String,
+        state: Option<String>,
+        error: &'static str,
+        desc: String,
+    },
+}
+
+impl AuthFailure {
+    fn description(&self) -> &str {
+        match self {
+            Self::Page(message) => message,
+            Self::Redirect { desc, .. } => desc,
+        }
+    }
+
+    /// The answer of the authorization endpoint of the realm `iss` names.
+    fn respond(self, iss: &str) -> Response {
+        match self {
+            Self::Page(message) => error_page(StatusCode::BAD_REQUEST, message),
+            Self::Redirect {
+                to,
+                state,
+                error,
+                desc,
+            } => {
+                let mut p = vec![("error", error), ("error_description", desc.as_str())];
+                if let Some(s) = &state {
+                    p.push(("state", s));
+                }
+                p.push(("iss", iss));
+                redirect_to(&to, &p)
+            }
+        }
+    }
+}
+
+/// Checks an authorization request's parameters. `pushed`: they were
+/// pushed (RFC 9126), so `require_par` is met.
+fn validate_auth_request(
+    st: &AppState,
+    form: &Form,
+    pushed: bool,
+) -> Result<AuthRequest, AuthFailure> {
     let Some(client) = form.get("client_id").and_then(find_client) else {
-        return Err(error_page(StatusCode::BAD_REQUEST, "Client not found."));
+        return Err(AuthFailure::Page("Client not found."));
     };
     let Some(redirect_uri) = form.get("redirect_uri").filter(|u| redirect_allowed(u)) else {
-        return Err(error_page(
-            StatusCode::BAD_REQUEST,
-            "Invalid parameter: redirect_uri",
-        ));
+        return Err(AuthFailure::Page("Invalid parameter: redirect_uri"));
     };
     let state = form.get("state").map(str::to_string);
-    let iss = issuer(st, realm);
-    let fail = |code: &str, desc: &str| {
-        let mut p = vec![("error", code), ("error_description", desc)];
-        if let Some(s) = &state {
-            p.push(("state", s));
-        }
-        p.push(("iss", &iss));
-        redirect_to(redirect_uri, &p)
+    let fail = |error: &'static str, desc: &str| AuthFailure::Redirect {
+        to: redirect_uri.to_string(),
+        state: state.clone(),
+        error,
+        desc: desc.to_string(),
     };
+    // Keycloak's `AuthorizationEndpointChecker.checkParRequired`.
+    if !pushed && st.settings().require_par {
+        return Err(fail(
+            "invalid_request",
+            "Pushed Authorization Request is only allowed.",
+        ));
+    }
     if form.get("response_type") != Some("code") {
         return Err(fail(
             "unsupported_response_type",
@@ -706,6 +824,49 @@ fn check_auth_request(st: &AppState, realm: &str, form: &Form) -> Result<AuthReq
     })
 }
 
+/// The parameters of an authorization request: its own, or those pushed
+/// under the `request_uri` it names (RFC 9126 §4), with the `request_uri`.
+/// Then only `client_id` is read from the request itself, as Keycloak's
+/// `AuthzEndpointParParser` reads the pushed parameters only. An unusable
+/// `request_uri` gets Keycloak's "Invalid Request" page, no redirect.
+fn auth_params(
+    st: &AppState,
+    realm: &str,
+    front: &Form,
+) -> Result<(Form, Option<String>), Response> {
+    let Some(uri) = front.get("request_uri") else {
+        return Ok((front.clone(), None));
+    };
+    let now_ms = st.now_ms();
+    let pushed = st
+        .store()
+        .pushed(uri, front.get("client_id"), realm, now_ms);
+    match pushed {
+        Some(params) => Ok((params, Some(uri.to_string()))),
+        None => {
+            st.stats().par_use(false);
+            Err(error_page(StatusCode::BAD_REQUEST, "Invalid Request"))
+        }
+    }
+}
+
+/// What the login form posts back: the request's parameters, or for a
+/// pushed request only `client_id` and `request_uri` (its parameters stay
+/// out of the browser), with the username typed.
+fn carried(front: &Form, request_uri: Option<&str>) -> Form {
+    let Some(uri) = request_uri else {
+        return front.clone();
+    };
+    let mut form = Form::default();
+    for name in ["client_id", "username"] {
+        if let Some(v) = front.get(name) {
+            form.set(name, v);
+        }
+    }
+    form.set("request_uri", uri);
+    form
+}
+
 fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -719,6 +880,40 @@ fn html_escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// The style of the realm's HTML pages (login, device verification).
+const PAGE_STYLE: &str = "\
+body { font: 16px/1.5 system-ui, sans-serif; background: #f3f4f6; display: grid; place-items: center; min-height: 100vh; margin: 0; }
+main { background: #fff; padding: 2rem 2.5rem; border-radius: 8px; box-shadow: 0 2px 12px #0002; width: min(22rem, 90vw); }
+h1 { font-size: 1.25rem; margin-top: 0; } label { display: block; margin: .75rem 0; }
+input:not([type=hidden]) { display: block; width: 100%; box-sizing: border-box; padding: .5rem; margin-top: .25rem; }
+button { width: 100%; padding: .6rem; margin-top: .5rem; background: #2563eb; color: #fff; border: 0; border-radius: 4px; font-size: 1rem; }
+button.secondary { background: #6b7280; }
+.error { color: #b91c1c; } .hint { color: #6b7280; font-size: .85rem; }
+";
+
+/// An HTML page of a realm, never cached: `title` as title and heading,
+/// then `main` (HTML).
+fn html_page(title: &str, main: &str) -> Response {
+    let title = html_escape(title);
+    let body = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n<style>\n{PAGE_STYLE}</style></head>\n\
+         <body><main>\n<h1>{title}</h1>\n{main}</main></body></html>\n"
+    );
+    let mut r = Html(body).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// `<p class="error">` for a message, or nothing.
+fn error_line(error: Option<&str>) -> String {
+    error.map_or_else(String::new, |e| {
+        format!("<p class=\"error\" role=\"alert\">{}</p>\n", html_escape(e))
+    })
 }
 
 fn login_form(realm: &str, form: &Form, error: Option<&str>) -> Response {
@@ -735,52 +930,36 @@ fn login_form(realm: &str, form: &Form, error: Option<&str>) -> Response {
             html_escape(v)
         ));
     }
-    let error = error.map_or_else(String::new, |e| {
-        format!("<p class=\"error\" role=\"alert\">{}</p>", html_escape(e))
-    });
+    let error = error_line(error);
     let username = html_escape(form.get("username").unwrap_or(""));
-    let realm = html_escape(realm);
-    let body = format!(
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in to {realm}</title>
-<style>
-body {{ font: 16px/1.5 system-ui, sans-serif; background: #f3f4f6; display: grid; place-items: center; min-height: 100vh; margin: 0; }}
-main {{ background: #fff; padding: 2rem 2.5rem; border-radius: 8px; box-shadow: 0 2px 12px #0002; width: min(22rem, 90vw); }}
-h1 {{ font-size: 1.25rem; margin-top: 0; }} label {{ display: block; margin: .75rem 0; }}
-input:not([type=hidden]) {{ display: block; width: 100%; box-sizing: border-box; padding: .5rem; margin-top: .25rem; }}
-button {{ width: 100%; padding: .6rem; margin-top: .5rem; background: #2563eb; color: #fff; border: 0; border-radius: 4px; font-size: 1rem; }}
-.error {{ color: #b91c1c; }} .hint {{ color: #6b7280; font-size: .85rem; }}
-</style></head>
-<body><main>
-<h1>Sign in to {realm}</h1>
-{error}
-<form method="post" action="/realms/{realm}/protocol/openid-connect/auth">
+    let action = html_escape(realm);
+    let main = format!(
+        r#"{error}<form method="post" action="/realms/{action}/protocol/openid-connect/auth">
 {hidden}<label>Username <input name="username" autocomplete="username" value="{username}" required autofocus></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">Sign in</button>
 </form>
 <p class="hint">Demo user: demo / demo-password</p>
-</main></body></html>
 "#
     );
-    let mut r = Html(body).into_response();
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    html_page(&format!("Sign in to {realm}"), &main)
 }
 
 async fn auth_page(State(st): St, Path(realm): Path<String>, RawQuery(q): RawQuery) -> Response {
     if let Err(r) = check_realm(&realm) {
         return r;
     }
-    let form = match oauth::parse_query(q.unwrap_or_default().as_bytes()) {
+    let front = match oauth::parse_query(q.unwrap_or_default().as_bytes()) {
         Ok(f) => f,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, &e),
     };
-    match check_auth_request(&st, &realm, &form) {
-        Ok(_) => login_form(&realm, &form, None),
-        Err(r) => r,
+    let (params, uri) = match auth_params(&st, &realm, &front) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match validate_auth_request(&st, &params, uri.is_some()) {
+        Ok(_) => login_form(&realm, &carried(&front, uri.as_deref()), None),
+        Err(f) => f.respond(&issuer(&st, &realm)),
     }
 }
 
@@ -793,22 +972,35 @@ async fn auth_submit(
     if let Err(r) = check_realm(&realm) {
         return r;
     }
-    let form = match oauth::parse_form(&headers, &body) {
+    let front = match oauth::parse_form(&headers, &body) {
         Ok(f) => f,
         Err(_) => return error_page(StatusCode::BAD_REQUEST, "Malformed login form"),
     };
-    let req = match check_auth_request(&st, &realm, &form) {
-        Ok(r) => r,
+    let (params, uri) = match auth_params(&st, &realm, &front) {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    let user = match (form.get("username"), form.get("password")) {
+    let req = match validate_auth_request(&st, &params, uri.is_some()) {
+        Ok(r) => r,
+        Err(f) => return f.respond(&issuer(&st, &realm)),
+    };
+    let user = match (front.get("username"), front.get("password")) {
         (Some(u), Some(p)) => user_by_password(u, p),
         _ => None,
     };
     let Some(user) = user else {
         st.stats().login_failure(Style::Kc);
+        let form = carried(&front, uri.as_deref());
         return login_form(&realm, &form, Some("Invalid username or password."));
     };
+    // The login spends a pushed request: its request_uri works once.
+    if let Some(uri) = &uri {
+        let spent = st.store().take_pushed(uri);
+        st.stats().par_use(spent);
+        if !spent {
+            return error_page(StatusCode::BAD_REQUEST, "Invalid Request");
+        }
+    }
     let Some(family) = new_session(&st, &realm, req.client, user, req.scope, req.nonce) else {
         return session_lost();
     };
@@ -937,7 +1129,13 @@ async fn discovery(State(st): St, Path(realm): Path<String>) -> Response {
         "userinfo_endpoint": format!("{oidc}/userinfo"),
         "jwks_uri": format!("{oidc}/certs"),
         "revocation_endpoint": format!("{oidc}/revoke"),
-        "grant_types_supported": ["authorization_code", "password", "refresh_token", "client_credentials"],
+        "device_authorization_endpoint": format!("{oidc}/auth/device"),
+        "pushed_authorization_request_endpoint": format!("{oidc}/ext/par/request"),
+        "require_pushed_authorization_requests": st.settings().require_par,
+        "grant_types_supported": [
+            "authorization_code", "password", "refresh_token", "client_credentials",
+            device::GRANT_TYPE, exchange::GRANT_TYPE,
+        ],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "subject_types_supported": ["public"],

@@ -6,7 +6,9 @@
 //! - LGDX-style custom JSON login/refresh (`/Identity/Auth/*`, `/Navigation/Realms`);
 //! - Keycloak-style OIDC (`/realms/{realm}/...`: password, refresh,
 //!   client credentials, authorization code + PKCE, revocation, userinfo,
-//!   discovery, JWKS; DPoP-bound tokens (RFC 9449) when enabled);
+//!   discovery, JWKS; the device authorization grant (RFC 8628), token
+//!   exchange (RFC 8693) and pushed authorization requests (RFC 9126);
+//!   DPoP-bound tokens (RFC 9449) when enabled);
 //! - Identity-Manager-style client credentials in the body (`/im/...`);
 //! - TNCO-style client credentials with HTTP Basic (`/tnco/...`, `/oauth/token`).
 //!

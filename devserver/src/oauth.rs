@@ -45,7 +45,7 @@ pub(crate) fn invalid_client(desc: &str, basic_realm: Option<&str>) -> Response 
 }
 
 /// Form parameters, each named once.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Form(HashMap<String, String>);
 
 impl Form {
@@ -65,6 +65,16 @@ impl Form {
     /// All parameters (for re-rendering a form).
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
         self.0.iter()
+    }
+
+    /// Sets `name` to `value`, replacing what it had.
+    pub(crate) fn set(&mut self, name: &str, value: &str) {
+        self.0.insert(name.to_string(), value.to_string());
+    }
+
+    /// Removes `name`.
+    pub(crate) fn remove(&mut self, name: &str) {
+        self.0.remove(name);
     }
 }
 

@@ -54,7 +54,8 @@ async fn index() -> Response {
         "service": "tokenkeeper devserver",
         "endpoints": endpoints,
         "admin": ["GET /admin/stats", "POST /admin/reset", "GET|POST|DELETE /admin/faults",
-                  "POST /admin/revoke", "GET /admin/sessions", "GET|PATCH /admin/config"],
+                  "POST /admin/revoke", "GET /admin/sessions", "GET|PATCH /admin/config",
+                  "POST /admin/device"],
     }))
     .into_response()
 }

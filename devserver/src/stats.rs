@@ -24,6 +24,45 @@ pub(crate) enum Protected {
     BadApiKey,
 }
 
+/// The outcome of a device-code poll of the token endpoint (RFC 8628 §3.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DevicePoll {
+    /// `authorization_pending`.
+    Pending,
+    /// `slow_down`.
+    SlowDown,
+    /// `access_denied`.
+    Denied,
+    /// `expired_token`.
+    Expired,
+    /// Tokens issued.
+    Issued,
+    /// `invalid_grant`: unknown, spent or another client's code.
+    Invalid,
+}
+
+impl DevicePoll {
+    const ALL: [Self; 6] = [
+        Self::Pending,
+        Self::SlowDown,
+        Self::Denied,
+        Self::Expired,
+        Self::Issued,
+        Self::Invalid,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::SlowDown => "slow_down",
+            Self::Denied => "denied",
+            Self::Expired => "expired",
+            Self::Issued => "issued",
+            Self::Invalid => "invalid",
+        }
+    }
+}
+
 /// What a token endpoint handed out, put in the response's extensions by
 /// the handler and copied to the request's log entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -99,6 +138,15 @@ pub(crate) struct Stats {
     dpop_accepted: u64,
     dpop_rejected: BTreeMap<&'static str, u64>,
     dpop_bound_tokens: u64,
+    device_authorizations: u64,
+    device_approvals: u64,
+    device_denials: u64,
+    device_polls: [u64; DevicePoll::ALL.len()],
+    token_exchanges: u64,
+    token_exchange_refusals: u64,
+    par_pushed: u64,
+    par_used: u64,
+    par_rejected: u64,
     faults: BTreeMap<String, u64>,
     log: VecDeque<LogEntry>,
     seq: u64,
@@ -163,6 +211,46 @@ impl Stats {
     pub(crate) fn dpop_bound(&mut self) {
         self.dpop_bound_tokens += 1;
     }
+    /// A device authorization response (RFC 8628 §3.2).
+    pub(crate) fn device_authorization(&mut self) {
+        self.device_authorizations += 1;
+    }
+    /// A user's decision on a device authorization.
+    pub(crate) fn device_decision(&mut self, approved: bool) {
+        if approved {
+            self.device_approvals += 1;
+        } else {
+            self.device_denials += 1;
+        }
+    }
+    /// A device-code poll of the token endpoint, by outcome.
+    pub(crate) fn device_poll(&mut self, outcome: DevicePoll) {
+        if let Some(i) = DevicePoll::ALL.iter().position(|p| *p == outcome) {
+            self.device_polls[i] += 1;
+        }
+    }
+    /// A token exchange (RFC 8693): issued, or refused after client
+    /// authentication.
+    pub(crate) fn token_exchange(&mut self, issued: bool) {
+        if issued {
+            self.token_exchanges += 1;
+        } else {
+            self.token_exchange_refusals += 1;
+        }
+    }
+    /// A pushed authorization request answered with a `request_uri`.
+    pub(crate) fn par_pushed(&mut self) {
+        self.par_pushed += 1;
+    }
+    /// A `request_uri` at the authorization endpoint: spent by a login
+    /// (`true`), or refused as unknown, spent, expired or another client's.
+    pub(crate) fn par_use(&mut self, used: bool) {
+        if used {
+            self.par_used += 1;
+        } else {
+            self.par_rejected += 1;
+        }
+    }
     pub(crate) fn fault(&mut self, kind: &str) {
         *self.faults.entry(kind.to_string()).or_default() += 1;
     }
@@ -190,6 +278,11 @@ impl Stats {
         for (k, n) in &self.dpop_rejected {
             dpop_rejected.insert((*k).into(), json!(n));
         }
+        let mut polls = serde_json::Map::new();
+        polls.insert("total".into(), json!(self.device_polls.iter().sum::<u64>()));
+        for (p, n) in DevicePoll::ALL.iter().zip(self.device_polls) {
+            polls.insert(p.as_str().into(), json!(n));
+        }
         json!({
             "requests": self.requests,
             "preflights": self.preflights,
@@ -214,6 +307,21 @@ impl Stats {
                 "accepted": self.dpop_accepted,
                 "rejected": dpop_rejected,
                 "bound_tokens": self.dpop_bound_tokens,
+            },
+            "device": {
+                "authorizations": self.device_authorizations,
+                "approved": self.device_approvals,
+                "denied": self.device_denials,
+                "polls": polls,
+            },
+            "token_exchanges": {
+                "issued": self.token_exchanges,
+                "refused": self.token_exchange_refusals,
+            },
+            "par": {
+                "pushed": self.par_pushed,
+                "used": self.par_used,
+                "rejected": self.par_rejected,
             },
             "faults_applied": faults,
             "log": self.log,

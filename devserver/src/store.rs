@@ -1,5 +1,6 @@
-//! Sessions ("token families"), refresh tokens, access tokens and
-//! authorization codes, all in memory. Token expiries are server
+//! Sessions ("token families"), refresh tokens, access tokens,
+//! authorization codes, device codes (RFC 8628) and pushed authorization
+//! requests (RFC 9126), all in memory. Token expiries are server
 //! milliseconds, other times server seconds (both on the offset clock).
 //! Tokens are keys here and never leave through the admin API.
 
@@ -8,6 +9,10 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::expiry::is_expired;
+use crate::oauth::Form;
+
+/// What RFC 8628 §3.5 makes a `slow_down` add to the polling interval.
+const SLOW_DOWN_SECS: u64 = 5;
 
 /// One of the four emulated API styles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -91,6 +96,77 @@ pub(crate) struct AuthCode {
     pub(crate) used: bool,
 }
 
+/// Where a device authorization stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DeviceStatus {
+    /// The user has not decided yet.
+    Pending,
+    /// The user approved: the tokens belong to this session.
+    Approved(String),
+    /// The user denied.
+    Denied,
+}
+
+/// A device authorization (RFC 8628 §3.2), waiting for its user and
+/// polled by its client.
+#[derive(Debug, Clone)]
+pub(crate) struct DeviceAuth {
+    /// Eight letters, without the dash it is displayed with.
+    pub(crate) user_code: String,
+    pub(crate) client_id: String,
+    pub(crate) realm: String,
+    pub(crate) scope: String,
+    pub(crate) nonce: Option<String>,
+    /// Server seconds: Keycloak's `OAuth2DeviceCodeModel.isExpired()`
+    /// compares whole seconds.
+    pub(crate) expires_at: i64,
+    /// Server milliseconds from which the code is unknown.
+    pub(crate) forget_at_ms: i64,
+    /// Seconds the client must leave between two polls.
+    pub(crate) interval: u64,
+    /// Server milliseconds of the last poll.
+    pub(crate) last_poll_ms: Option<i64>,
+    pub(crate) status: DeviceStatus,
+}
+
+/// Why a user code cannot be decided on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DeviceLookup {
+    /// Never issued, already decided, or forgotten.
+    Unknown,
+    /// Past its device code's expiry.
+    Expired,
+}
+
+/// What a poll of the token endpoint with a device code gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Poll {
+    /// Unknown, spent, forgotten, or issued to another client or realm.
+    Invalid,
+    /// Past its expiry.
+    Expired,
+    /// Sooner than the interval after the previous poll.
+    SlowDown,
+    /// The user denied.
+    Denied,
+    /// The user has not decided yet.
+    Pending,
+    /// The user approved in this session; the code is now spent.
+    Approved(String),
+}
+
+/// A pushed authorization request (RFC 9126 §2), waiting for its
+/// `request_uri` to come back to the authorization endpoint.
+#[derive(Debug, Clone)]
+pub(crate) struct Pushed {
+    pub(crate) client_id: String,
+    pub(crate) realm: String,
+    /// The authorization request's parameters (no client secret).
+    pub(crate) params: Form,
+    /// Server milliseconds.
+    pub(crate) expires_at_ms: i64,
+}
+
 /// Why a presented access token is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AccessError {
@@ -124,6 +200,12 @@ pub(crate) struct Store {
     refresh: HashMap<String, RefreshRecord>,
     access: HashMap<String, AccessRecord>,
     codes: HashMap<String, AuthCode>,
+    /// Device code → its authorization.
+    devices: HashMap<String, DeviceAuth>,
+    /// User code → device code, while the user code may be decided on.
+    user_codes: HashMap<String, String>,
+    /// `request_uri` → the pushed request.
+    pushed: HashMap<String, Pushed>,
     next_family: u64,
 }
 
@@ -340,6 +422,120 @@ impl Store {
         Some(rec.clone())
     }
 
+    /// Records a device authorization under its device code.
+    pub(crate) fn add_device(&mut self, device_code: String, auth: DeviceAuth) {
+        self.user_codes
+            .insert(auth.user_code.clone(), device_code.clone());
+        self.devices.insert(device_code, auth);
+    }
+
+    /// The undecided device authorization with this user code.
+    pub(crate) fn pending_device(
+        &self,
+        user_code: &str,
+        now_ms: i64,
+    ) -> Result<DeviceAuth, DeviceLookup> {
+        let d = self
+            .user_codes
+            .get(user_code)
+            .and_then(|code| self.devices.get(code))
+            .filter(|d| d.status == DeviceStatus::Pending && now_ms < d.forget_at_ms)
+            .ok_or(DeviceLookup::Unknown)?;
+        if now_ms.div_euclid(1000) > d.expires_at {
+            return Err(DeviceLookup::Expired);
+        }
+        Ok(d.clone())
+    }
+
+    /// Records the user's decision on a pending device authorization; its
+    /// user code stops working. `false` if it was not pending.
+    pub(crate) fn settle_device(&mut self, user_code: &str, status: DeviceStatus) -> bool {
+        let Some(code) = self.user_codes.remove(user_code) else {
+            return false;
+        };
+        match self.devices.get_mut(&code) {
+            Some(d) if d.status == DeviceStatus::Pending => {
+                d.status = status;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A poll by `client_id` in `realm`, checked in Keycloak's order
+    /// (`DeviceGrantType.oauth2DeviceFlow`): unknown, expired, too soon,
+    /// denied, pending, approved. Every poll of a live code counts as the
+    /// previous poll of the next one, and one sooner than the interval
+    /// after it lengthens the interval by 5 s (RFC 8628 §3.5). The poll
+    /// that finds the code approved spends it.
+    pub(crate) fn poll_device(
+        &mut self,
+        device_code: &str,
+        client_id: &str,
+        realm: &str,
+        now_ms: i64,
+    ) -> Poll {
+        let Some(d) = self.devices.get_mut(device_code) else {
+            return Poll::Invalid;
+        };
+        if d.client_id != client_id || d.realm != realm || now_ms >= d.forget_at_ms {
+            return Poll::Invalid;
+        }
+        if now_ms.div_euclid(1000) > d.expires_at {
+            return Poll::Expired;
+        }
+        let wait_ms = i64::try_from(d.interval)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000);
+        let too_soon = d
+            .last_poll_ms
+            .is_some_and(|last| now_ms.saturating_sub(last) < wait_ms);
+        d.last_poll_ms = Some(now_ms);
+        if too_soon {
+            d.interval = d.interval.saturating_add(SLOW_DOWN_SECS);
+            return Poll::SlowDown;
+        }
+        match d.status.clone() {
+            DeviceStatus::Pending => Poll::Pending,
+            DeviceStatus::Denied => Poll::Denied,
+            DeviceStatus::Approved(family) => {
+                let user_code = d.user_code.clone();
+                self.devices.remove(device_code);
+                self.user_codes.remove(&user_code);
+                Poll::Approved(family)
+            }
+        }
+    }
+
+    /// Records a pushed authorization request under its `request_uri`.
+    pub(crate) fn add_pushed(&mut self, request_uri: String, pushed: Pushed) {
+        self.pushed.insert(request_uri, pushed);
+    }
+
+    /// The parameters pushed under `request_uri` by `client_id` in `realm`.
+    /// One that is unknown, expired, or another client's or realm's is
+    /// refused and forgotten, as Keycloak takes it out of its single-use
+    /// store on the first look.
+    pub(crate) fn pushed(
+        &mut self,
+        request_uri: &str,
+        client_id: Option<&str>,
+        realm: &str,
+        now_ms: i64,
+    ) -> Option<Form> {
+        let p = self.pushed.get(request_uri)?;
+        if now_ms < p.expires_at_ms && client_id == Some(p.client_id.as_str()) && p.realm == realm {
+            return Some(p.params.clone());
+        }
+        self.pushed.remove(request_uri);
+        None
+    }
+
+    /// Spends a `request_uri`; `false` if it was spent already.
+    pub(crate) fn take_pushed(&mut self, request_uri: &str) -> bool {
+        self.pushed.remove(request_uri).is_some()
+    }
+
     /// Forgets everything.
     pub(crate) fn clear(&mut self) {
         *self = Self::default();
@@ -356,5 +552,9 @@ impl Store {
             .retain(|_, r| r.expires_at_ms.saturating_add(GRACE_MS) > now_ms);
         self.codes
             .retain(|_, c| c.expires_at.saturating_add(GRACE_S) > now_s);
+        self.devices.retain(|_, d| d.forget_at_ms > now_ms);
+        let devices = &self.devices;
+        self.user_codes.retain(|_, code| devices.contains_key(code));
+        self.pushed.retain(|_, p| p.expires_at_ms > now_ms);
     }
 }

@@ -10,11 +10,14 @@
 
 mod admin;
 mod common;
+mod device;
 mod dpop;
+mod exchange;
 mod faults;
 mod identity_manager;
 mod keycloak;
 mod lgdx;
 mod lifetimes;
+mod par;
 mod reject_status;
 mod tnco;
