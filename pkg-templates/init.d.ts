@@ -1,5 +1,12 @@
-// `tokenkeeper/init`: the TokenKeeper API without top-level await; the
-// WebAssembly module is instantiated by `initialize()`.
+/**
+ * The TokenKeeper API without top-level await: the WebAssembly module is
+ * instantiated by {@link initialize}, which `new TokenKeeper()` and
+ * `version()` need to have resolved. Everything else is as in
+ * `tokenkeeper`. In Node, Deno and workerd this is `tokenkeeper`, ready on
+ * import.
+ *
+ * @module tokenkeeper/init
+ */
 export * from './keeper.js';
 
 /**
@@ -9,7 +16,11 @@ export * from './keeper.js';
  * `@types/node` 20 has no `WebAssembly`) type-checks too.
  */
 export type CompiledWasmModule = typeof globalThis extends {
-  WebAssembly: { Module: abstract new (...args: any[]) => infer M };
+  /** The global `WebAssembly` namespace. */
+  WebAssembly: {
+    /** Its `Module` class, whose instances this type names. */
+    Module: abstract new (...args: any[]) => infer M;
+  };
 }
   ? M
   : never;

@@ -1,4 +1,10 @@
-// Types of `tokenkeeper/react`.
+/**
+ * React bindings: {@link KeeperProvider} and hooks over a TokenKeeper or a
+ * WorkerKeeper. They load no WebAssembly; React is an optional peer
+ * dependency.
+ *
+ * @module tokenkeeper/react
+ */
 import type { ReactElement, ReactNode } from 'react';
 import type { RedirectResult, TokenKeeper, TokenKeeperState } from './keeper.js';
 import type { WorkerKeeper } from './worker.js';
@@ -6,6 +12,7 @@ import type { WorkerKeeper } from './worker.js';
 /** A keeper the bindings accept: an in-page TokenKeeper or a WorkerKeeper. */
 export type AnyKeeper = TokenKeeper | WorkerKeeper;
 
+/** The props of {@link KeeperProvider}. */
 export interface KeeperProviderProps {
   /** The keeper, made by the app in the browser; null while it is being made (and on a server). */
   keeper?: AnyKeeper | null;
@@ -13,6 +20,7 @@ export interface KeeperProviderProps {
   onRedirect?: (result: RedirectResult) => void;
   /** Called when the callback or the restore failed. */
   onError?: (error: unknown) => void;
+  /** The components that use the hooks. */
   children?: ReactNode;
 }
 

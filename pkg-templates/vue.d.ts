@@ -1,4 +1,10 @@
-// Types of `tokenkeeper/vue`.
+/**
+ * Vue bindings: {@link provideKeeper} and composables over a TokenKeeper or
+ * a WorkerKeeper, as shallow refs. They load no WebAssembly; Vue is an
+ * optional peer dependency.
+ *
+ * @module tokenkeeper/vue
+ */
 import type { ShallowRef } from 'vue';
 import type { RedirectResult, TokenKeeper, TokenKeeperState } from './keeper.js';
 import type { WorkerKeeper } from './worker.js';
@@ -7,7 +13,19 @@ import type { WorkerKeeper } from './worker.js';
 export type AnyKeeper = TokenKeeper | WorkerKeeper;
 
 /** How `provideKeeper`'s start went: a redirect callback completed, or a restore (true when a session is active). */
-export type StartResult = { callback: true; result: RedirectResult } | { callback: false; result: boolean };
+export type StartResult =
+  | {
+      /** This page was the redirect login's callback. */
+      callback: true;
+      /** What `handleRedirect` resolved to. */
+      result: RedirectResult;
+    }
+  | {
+      /** This page was not a callback: the stored session was restored. */
+      callback: false;
+      /** Whether a session is active. */
+      result: boolean;
+    };
 
 /**
  * Provides `keeper` to the component's descendants; completes the redirect

@@ -1,4 +1,11 @@
-// Types of `tokenkeeper/worker`: the keeper in a worker, TokenKeeper's API in the page.
+/**
+ * The keeper in a worker, TokenKeeper's API in the page: a
+ * {@link WorkerKeeper} runs the keeper in a SharedWorker, a dedicated
+ * Worker or a Service Worker, so that the refresh token and the DPoP key
+ * never reach the page.
+ *
+ * @module tokenkeeper/worker
+ */
 import type {
   AuthorizeParams,
   Credentials,
@@ -44,11 +51,22 @@ export interface WorkerOptions {
 
 /** An Error with a stable `code`, as TokenKeeper's. */
 export class TokenKeeperError extends Error {
+  /**
+   * What went wrong: an {@link ErrorCode}, or `"AUTH_WORKER_UNAVAILABLE"`
+   * (this browser has no worker of the mode asked for) or
+   * `"AUTH_WORKER_FAILED"` (the worker failed, or no Service Worker
+   * controls the page; transient).
+   */
   readonly code: ErrorCode | 'AUTH_WORKER_UNAVAILABLE' | 'AUTH_WORKER_FAILED';
+  /** The HTTP status behind the error, if any. */
   readonly status?: number;
+  /** The server's OAuth `error` (RFC 6749 §5.2). */
   readonly error?: string;
+  /** The server's `error_description`, truncated. */
   readonly error_description?: string;
+  /** Whether trying again later may succeed. */
   readonly transient: boolean;
+  /** With a transient error while a retry is planned: milliseconds until the next attempt. */
   readonly retryIn?: number;
 }
 
@@ -63,31 +81,43 @@ export class WorkerKeeper extends EventTarget {
   ): Promise<WorkerKeeper | TokenKeeper>;
   /** Where the keeper runs. */
   readonly mode: 'shared' | 'dedicated' | 'service';
+  /** Loads the worker's stored session; resolves to whether one is active. */
   restore(): Promise<boolean>;
+  /** Logs in, in the worker; no argument for the client credentials grant. */
   login(credentials?: Credentials): Promise<void>;
+  /** A valid access token from the worker; in `"service"` mode only with `exposeAccessToken`. */
   accessToken(): Promise<string>;
+  /** Refreshes now, in the worker. */
   refresh(): Promise<void>;
+  /** Logs out in the worker: clears storage, revokes the token where configured. */
   logout(): Promise<void>;
   /** The last state the worker reported. */
   readonly state: TokenKeeperState;
   /** fetch through the worker's keeper (token, DPoP proof, one renewal on rejection); bodies are read whole. */
   fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
+  /** Builds the authorization URL in the worker, which keeps the pending login, as `TokenKeeper.authorizeUrl`. */
   authorizeUrl(params?: AuthorizeParams): Promise<string>;
+  /** `authorizeUrl`, then `location.assign`; resolves to the URL. */
   loginWithRedirect(params?: AuthorizeParams): Promise<string>;
+  /** Completes the redirect login in the worker from the callback URL (default: `location.href`), as `TokenKeeper.handleRedirect`. */
   handleRedirect(url?: string | URL): Promise<RedirectResult>;
   /** Detaches from the worker. */
   close(): void;
 
+  /** Calls `listener` with each event of `type` that the worker's keeper dispatches, typed by {@link TokenKeeperEventMap}. */
   addEventListener<K extends keyof TokenKeeperEventMap>(
     type: K,
     listener: (this: WorkerKeeper, ev: TokenKeeperEventMap[K]) => unknown,
     options?: boolean | ListenerOptions,
   ): void;
+  /** Calls `listener` with each event of `type`. */
   addEventListener(type: string, listener: Listener | null, options?: boolean | ListenerOptions): void;
+  /** Removes a listener that `addEventListener` added. */
   removeEventListener<K extends keyof TokenKeeperEventMap>(
     type: K,
     listener: (this: WorkerKeeper, ev: TokenKeeperEventMap[K]) => unknown,
     options?: boolean | Pick<ListenerOptions, 'capture'>,
   ): void;
+  /** Removes a listener that `addEventListener` added. */
   removeEventListener(type: string, listener: Listener | null, options?: boolean | Pick<ListenerOptions, 'capture'>): void;
 }

@@ -4,8 +4,18 @@ import type { AccessTokenOptions, Credentials, StorageAdapter, TokenKeeperOption
 
 /** The part of a Workers KV namespace binding that `kvStorage` uses. */
 export interface KVNamespaceLike {
+  /** The value stored under `key`, or null. */
   get(key: string): Promise<string | null>;
-  put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>;
+  /** Stores `value` under `key`; `expirationTtl` in seconds. */
+  put(
+    key: string,
+    value: string,
+    options?: {
+      /** Seconds until KV drops the value (at least 60). */
+      expirationTtl?: number;
+    },
+  ): Promise<void>;
+  /** Removes `key`. */
   delete(key: string): Promise<void>;
 }
 
@@ -14,8 +24,11 @@ export function kvStorage(kv: KVNamespaceLike, options?: { now?: () => number })
 
 /** The part of a Durable Object's `ctx.storage` that `durableObjectStorage` uses. */
 export interface DurableObjectStorageLike {
+  /** The value stored under `key`, or undefined. */
   get(key: string): Promise<unknown>;
+  /** Stores `value` under `key`. */
   put(key: string, value: string): Promise<void>;
+  /** Removes `key`. */
   delete(key: string): Promise<boolean | void>;
 }
 
@@ -24,16 +37,34 @@ export function durableObjectStorage(storage: DurableObjectStorageLike): Storage
 
 /** What `TokenHolder.token()` and `refresh()` resolve to: errors travel as their fields (Workers RPC drops an Error's own properties). */
 export type TokenHolderAnswer =
-  | { ok: true; accessToken: string; freshUntil: number; expiresAt: number | null }
   | {
+      /** A token. */
+      ok: true;
+      /** A valid access token. */
+      accessToken: string;
+      /** Until when (epoch ms) it may be handed out without asking again. */
+      freshUntil: number;
+      /** Its expiry, epoch ms; null when unknown. */
+      expiresAt: number | null;
+    }
+  | {
+      /** An error. */
       ok: false;
+      /** The `TokenKeeperError`'s fields. */
       error: {
+        /** The error's message. */
         message: string;
+        /** Its code. */
         code: string;
+        /** The HTTP status behind it, if any. */
         status?: number;
+        /** The server's OAuth `error`. */
         error?: string;
+        /** The server's `error_description`, truncated. */
         error_description?: string;
+        /** Whether trying again later may succeed. */
         transient: boolean;
+        /** Milliseconds until the next attempt, when one is planned. */
         retryIn?: number;
       };
     };
@@ -54,7 +85,12 @@ export class TokenHolder<Env = unknown> {
    * the RPC methods that `durableTokens` calls.
    */
   readonly __DURABLE_OBJECT_BRAND: never;
-  readonly ctx: { storage: DurableObjectStorageLike };
+  /** The Durable Object's state, as the runtime passed it. */
+  readonly ctx: {
+    /** Where the session is kept. */
+    storage: DurableObjectStorageLike;
+  };
+  /** The Worker's bindings, as the runtime passed them. */
   readonly env: Env;
   /** TokenKeeper options; `storage` and `autoRefresh` are set by the holder. */
   keeperOptions(env: Env): Omit<TokenKeeperOptions, 'storage' | 'autoRefresh'>;
@@ -70,18 +106,23 @@ export class TokenHolder<Env = unknown> {
 
 /** The RPC methods of a TokenHolder's stub that `durableTokens` calls. */
 export interface TokenHolderStubLike {
+  /** {@link TokenHolder.token}. */
   token(): Promise<TokenHolderAnswer>;
+  /** {@link TokenHolder.refresh}. */
   refresh(stale?: string): Promise<TokenHolderAnswer>;
 }
 
 /** The part of a Durable Object namespace binding that `durableTokens` uses. */
 export interface DurableObjectNamespaceLike {
+  /** The id of the object named `name`. */
   idFromName(name: string): unknown;
+  /** The stub of the object with `id`. */
   get(id: any): TokenHolderStubLike;
 }
 
 /** The isolate-side client of a TokenHolder: a per-isolate cache and single flight. */
 export interface DurableTokens {
+  /** A valid access token: the cached one while fresh, else the holder's; with `waitUntil`, one valid for 2 s more is returned at once and renewed in the background. */
   accessToken(options?: AccessTokenOptions): Promise<string>;
   /** A token other than `stale` (after a 401). */
   refresh(stale?: string): Promise<string>;
@@ -93,9 +134,11 @@ export interface DurableTokens {
   fetch(input: Request | string | URL, init?: RequestInit, options?: AccessTokenOptions): Promise<Response>;
 }
 
+/** The options of {@link durableTokens}. */
 export interface DurableTokensOptions {
   /** The TokenHolder object's name in the namespace (default `"tokenkeeper"`). */
   name?: string;
+  /** The clock, epoch ms (tests). Default: Date.now. */
   now?: () => number;
   /**
    * The origins `fetch` may send the token to, as for `keeper.fetch`
@@ -107,4 +150,9 @@ export interface DurableTokensOptions {
   allowInsecureHttp?: boolean;
 }
 
+/**
+ * The isolate-side client of the {@link TokenHolder} named `options.name`
+ * in `namespace`. Create it once per isolate (module scope, lazily): its
+ * cache and single flight are per isolate.
+ */
 export function durableTokens(namespace: DurableObjectNamespaceLike, options?: DurableTokensOptions): DurableTokens;

@@ -5,9 +5,11 @@ export type ClientAuth = 'basic' | 'basic-plain' | 'post' | 'none';
 
 /** An OAuth2 token endpoint (RFC 6749): Keycloak, /connect/token, /oauth/token, … */
 export interface OAuth2Profile {
+  /** Selects this profile. */
   kind: 'oauth2';
   /** The token endpoint, absolute https (http only on loopback or with allowInsecureHttp). */
   tokenUrl: string;
+  /** The client identifier registered at the authorization server (RFC 6749 §2.2). */
   clientId: string;
   /** A confidential client's secret. In a browser (page or worker) only with `allowConfidentialInBrowser`. */
   clientSecret?: string;
@@ -48,8 +50,15 @@ export interface OAuth2Profile {
 
 /** A custom JSON login/refresh API (e.g. `POST /Identity/Auth/Login`). */
 export interface JsonProfile {
+  /** Selects this profile. */
   kind: 'json';
+  /**
+   * The login endpoint: a JSON `POST` of the username and password, which
+   * answers with the tokens. Absolute https (http only on loopback or with
+   * allowInsecureHttp).
+   */
   loginUrl: string;
+  /** The refresh endpoint: a JSON `POST` of the refresh token, which answers with new tokens. */
   refreshUrl: string;
   /**
    * Static headers sent with login and refresh only, e.g.
@@ -69,9 +78,13 @@ export interface JsonProfile {
   apiHeaders?: Record<string, string>;
   /** Body and response field names; defaults are the camelCase ones shown. */
   fields?: {
+    /** The login body's username member. */
     username?: string;
+    /** The login body's password member. */
     password?: string;
+    /** The refresh token's member, in the refresh body and in both answers. */
     refreshToken?: string;
+    /** The access token's member in the answers. */
     accessToken?: string;
     /** The lifetime in seconds: the first source of the default `expiry`. */
     expiresIn?: string;
@@ -104,7 +117,14 @@ export interface JsonProfile {
  * `exp` (read unverified; skipped when the token has none), or a response
  * member read in `unit`.
  */
-export type ExpirySource = 'jwt' | { field: string; unit: ExpiryUnit };
+export type ExpirySource =
+  | 'jwt'
+  | {
+      /** The response member's name. */
+      field: string;
+      /** How its value is read. */
+      unit: ExpiryUnit;
+    };
 
 /**
  * How an expiry member is read. Lifetimes, counted from when the request was
@@ -156,13 +176,19 @@ export interface RefreshPolicy {
 
 /** A user storage adapter: async string storage by key (Workers KV, IndexedDB, …). */
 export interface StorageAdapter {
+  /** The value stored under `key`; null or undefined when there is none. */
   get(key: string): Promise<string | null | undefined> | string | null | undefined;
+  /** Stores `value` under `key`, replacing what was there. */
   set(key: string, value: string): Promise<void> | void;
+  /** Removes `key` and its value. */
   delete(key: string): Promise<void> | void;
 }
 
+/** What `new TokenKeeper(options)` takes; only `profile` is required. */
 export interface TokenKeeperOptions {
+  /** The token endpoint and how to talk to it. */
   profile: OAuth2Profile | JsonProfile;
+  /** When to refresh and how to retry; each member has a default. */
   refresh?: RefreshPolicy;
   /** Where tokens live. Default `"memory"`. */
   storage?: 'memory' | 'session' | 'local' | StorageAdapter;
@@ -217,7 +243,12 @@ export interface TokenKeeperOptions {
    * `Authorization: DPoP <token>` with a proof. A `use_dpop_nonce` answer
    * is retried once with the server's nonce. Default false.
    */
-  dpop?: boolean | { keyPair: DpopKeyPair };
+  dpop?:
+    | boolean
+    | {
+        /** The key pair that signs the proofs. */
+        keyPair: DpopKeyPair;
+      };
   /** Refresh ahead of expiry with a timer. Default true; false refreshes on demand only (Workers). */
   autoRefresh?: boolean;
   /** Timeout of each token request. Default 10000. */
@@ -239,7 +270,9 @@ export interface TokenKeeperOptions {
  * need no DOM library: Node's types have no `CryptoKeyPair` global.
  */
 export interface DpopKeyPair {
+  /** The private `CryptoKey` (ECDSA P-256, usage `sign`), which may be non-extractable. */
   privateKey: object;
+  /** The public `CryptoKey`; its JWK goes into each proof. */
   publicKey: object;
 }
 
@@ -255,33 +288,59 @@ export interface AccessTokenOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * What `login` takes: a username and password (the password grant, or a
+ * JSON profile's login), an authorization code obtained elsewhere with its
+ * PKCE verifier, a token exchange, or nothing (no argument or `{}`) for the
+ * client credentials grant.
+ */
 export type Credentials =
-  | { username: string; password: string }
-  | { code: string; codeVerifier: string; redirectUri: string }
+  | {
+      /** The resource owner's username. */
+      username: string;
+      /** Their password: sent with the login request only, never stored. */
+      password: string;
+    }
+  | {
+      /** The authorization code from the redirect back. */
+      code: string;
+      /** The PKCE code verifier of the authorization request (RFC 7636). */
+      codeVerifier: string;
+      /** The redirect URI the authorization request used. */
+      redirectUri: string;
+    }
   | TokenExchangeParams
   | Record<string, never>;
 
 /** A token exchange (RFC 8693): `login` keeps the result as the session, `exchangeToken` returns it once. */
 export interface TokenExchangeParams {
+  /** The token to exchange: whom the new token is for. */
   subjectToken: string;
   /** e.g. `urn:ietf:params:oauth:token-type:access_token`. */
   subjectTokenType: string;
+  /** A token of the party that acts for the subject (delegation). */
   actorToken?: string;
+  /** The type of `actorToken`; required with it. */
   actorTokenType?: string;
+  /** Logical names of the services the token is for. */
   audience?: string | string[];
   /** Absolute URIs of the resources the token is for. */
   resource?: string | string[];
   /** Default: the profile's. */
   scope?: string;
+  /** The type of token wanted, e.g. `urn:ietf:params:oauth:token-type:access_token`; default: the server's choice. */
   requestedTokenType?: string;
 }
 
 /** What `exchangeToken` resolves to. */
 export interface ExchangedToken {
+  /** The issued token. */
   accessToken: string;
+  /** Its type, as the server said (`issued_token_type`). */
   issuedTokenType?: string;
   /** Seconds, as the server said. */
   expiresIn?: number;
+  /** The granted scope, when the server said. */
   scope?: string;
 }
 
@@ -299,9 +358,19 @@ export interface DeviceCodes {
   interval: number;
 }
 
+/** A secret-free view of the session: `keeper.state`. */
 export interface TokenKeeperState {
+  /** `"loggedOut"`: no tokens (never logged in, or logged out); `"active"`: tokens are held; `"ended"`: a new login is needed. */
   status: 'loggedOut' | 'active' | 'ended';
+  /**
+   * Why the session ended: `"invalid_grant"`, `"rejected"` (400 or 401 on
+   * refresh without `invalid_grant`), `"refresh_token_expired"`,
+   * `"access_token_expired"` (and nothing could renew it) or
+   * `"cleared_elsewhere"` (another tab or worker cleared the shared
+   * storage); null while it has not ended.
+   */
   endedReason: string | null;
+  /** Whether a login or refresh is in flight. */
   busy: boolean;
   /** Access token expiry, epoch ms. */
   expiresAt: number | null;
@@ -309,25 +378,46 @@ export interface TokenKeeperState {
   refreshExpiresAt: number | null;
   /** When the next refresh (or retry) is planned, epoch ms. */
   refreshAt: number | null;
+  /** The granted scope. */
   scope: string | null;
   /** The access token's JWT claims, NOT verified: for display only. */
   claims: Record<string, unknown> | null;
 }
 
+/**
+ * The `code` of a {@link TokenKeeperError}, stable across versions:
+ * `OAUTH_*` where oauth4webapi has a code of the same meaning, `AUTH_*`
+ * otherwise. Any other string is allowed, for the codes of
+ * {@link RedirectErrorCode}, of `tokenkeeper/worker` and of later versions.
+ */
 export type ErrorCode =
+  /** An option or argument is invalid; the message names it. */
   | 'AUTH_CONFIG'
+  /** A request failed before any response (fetch rejected). Transient. */
   | 'AUTH_NETWORK'
+  /** A token request took longer than `requestTimeoutMs`. Transient. */
   | 'AUTH_TIMEOUT'
+  /** A token request was aborted before its answer (an `AbortError` from `fetch`). */
   | 'AUTH_ABORTED'
+  /** There is no session: log in first. */
   | 'AUTH_NO_SESSION'
+  /** The session has no refresh token to renew the access token with. */
   | 'AUTH_NO_REFRESH_TOKEN'
+  /** The session ended (see `state.endedReason`); a new login is needed. */
   | 'AUTH_SESSION_ENDED'
+  /** A renewal is not allowed yet (backoff after a failure); `retryIn` says when. Transient. */
   | 'AUTH_RETRY_LATER'
+  /** The server answered 429 Too Many Requests. Transient. */
   | 'AUTH_RATE_LIMITED'
+  /** The server answered 408 or 5xx. Transient. */
   | 'AUTH_SERVER_UNAVAILABLE'
+  /** The token store failed; the keeper carries on in memory. Transient. */
   | 'AUTH_STORAGE'
+  /** The stored session is not in a format this version reads. */
   | 'AUTH_STORAGE_FORMAT'
+  /** The cross-tab lock was not granted within `lockTimeoutMs`. Transient. */
   | 'AUTH_LOCK_TIMEOUT'
+  /** `fetch` was asked to send the token to an origin outside `allowedOrigins`; nothing was sent. */
   | 'AUTH_ORIGIN_NOT_ALLOWED'
   /** Importing a browser entry: the page's Content Security Policy blocked the WebAssembly module (allow `script-src 'self' 'wasm-unsafe-eval'`). */
   | 'AUTH_WASM_BLOCKED'
@@ -339,17 +429,26 @@ export type ErrorCode =
   | 'AUTH_DPOP_PROOF'
   /** `dpop`: the token endpoint answered a `token_type` other than `DPoP` to a proof (or `DPoP` without one). */
   | 'AUTH_DPOP_TOKEN_TYPE'
+  /** A success answer whose `Content-Type` is not JSON. */
   | 'OAUTH_RESPONSE_IS_NOT_JSON'
+  /** An answer whose body is not well-formed JSON. */
   | 'OAUTH_PARSE_ERROR'
+  /** A success answer that is not a conformant token response (RFC 6749 §5.1); the message names the member at fault. */
   | 'OAUTH_INVALID_RESPONSE'
+  /** A value the client does not support, e.g. a `token_type` other than `Bearer` (RFC 6749 §7.1). */
   | 'OAUTH_UNSUPPORTED_OPERATION'
+  /** An OAuth error answer (RFC 6749 §5.2): `error`, `error_description` and `status` say which. */
   | 'OAUTH_RESPONSE_BODY_ERROR'
+  /** An unexpected HTTP status without an OAuth error body; redirects are never followed. */
   | 'OAUTH_RESPONSE_IS_NOT_CONFORM'
+  /** The codes of {@link RedirectErrorCode}, of `tokenkeeper/worker`, and of later versions. */
   | (string & {});
 
 /** An Error with a stable `code`; never carries a token, password or secret. */
 export class TokenKeeperError extends Error {
+  /** Always `"TokenKeeperError"`. */
   readonly name: 'TokenKeeperError';
+  /** What went wrong, for programs to match on. */
   readonly code: ErrorCode;
   /** The HTTP status behind the error, if any. */
   readonly status?: number;
@@ -363,18 +462,69 @@ export class TokenKeeperError extends Error {
   readonly retryIn?: number;
 }
 
+/**
+ * The events a keeper dispatches, by type, with their `detail`. No detail
+ * holds a token, a password or a secret.
+ */
 export interface TokenKeeperEventMap {
+  /** A login succeeded. */
   login: CustomEvent<Record<string, never>>;
-  loginfailed: CustomEvent<{ error: TokenKeeperError }>;
+  /** A login failed; the session is as it was. */
+  loginfailed: CustomEvent<{
+    /** Why. */
+    error: TokenKeeperError;
+  }>;
+  /** A refresh request is on its way. */
   refreshing: CustomEvent<Record<string, never>>;
-  refreshed: CustomEvent<{ rotated: boolean }>;
-  refreshfailed: CustomEvent<{ error: TokenKeeperError; transient: boolean; retryIn: number | null }>;
-  sessionended: CustomEvent<{ reason: string }>;
+  /** New tokens arrived from a refresh. */
+  refreshed: CustomEvent<{
+    /** Whether a new refresh token replaced the old one. */
+    rotated: boolean;
+  }>;
+  /**
+   * A refresh failed: `detail.retryIn` is the milliseconds until the
+   * planned retry, null when none is planned; `sessionended` follows when
+   * the session cannot go on.
+   */
+  refreshfailed: CustomEvent<{
+    /** Why. */
+    error: TokenKeeperError;
+    /** Whether trying again later may succeed. */
+    transient: boolean;
+    /** Milliseconds until the planned retry; null when none is planned. */
+    retryIn: number | null;
+  }>;
+  /** The session ended for good; a new login is needed. `detail.reason` is as `state.endedReason`. Dispatched once. */
+  sessionended: CustomEvent<{
+    /** Why, as `state.endedReason`. */
+    reason: string;
+  }>;
+  /** Tokens were adopted from storage: by `restore()`, or after another tab refreshed them. */
   restored: CustomEvent<Record<string, never>>;
+  /** The app logged out; storage is cleared. */
   logout: CustomEvent<Record<string, never>>;
+  /** A token was revoked at `revocationUrl` (RFC 7009). */
   revoked: CustomEvent<Record<string, never>>;
-  revocationfailed: CustomEvent<{ error: TokenKeeperError }>;
-  storageerror: CustomEvent<{ error?: TokenKeeperError; code?: string; storage?: string }>;
+  /** Revocation failed; the token may still be live at the server. The local logout completed anyway. */
+  revocationfailed: CustomEvent<{
+    /** Why. */
+    error: TokenKeeperError;
+  }>;
+  /**
+   * The token store failed, and the keeper carries on in memory for the
+   * rest of its life: `detail.storage` names the store and `detail.code` is
+   * `"AUTH_STORAGE"`; or `detail.error` is the error of a session operation
+   * on the store.
+   */
+  storageerror: CustomEvent<{
+    /** Why, when a session operation failed on the store. */
+    error?: TokenKeeperError;
+    /** `"AUTH_STORAGE"`, when the store itself failed. */
+    code?: string;
+    /** The store that failed: `"sessionStorage"`, `"localStorage"` or `"adapter"`. */
+    storage?: string;
+  }>;
+  /** The device flow's codes to show the user, as `startDeviceLogin` resolves to them. */
   devicecode: CustomEvent<DeviceCodes>;
 }
 
@@ -384,17 +534,27 @@ export interface TokenKeeperEventMap {
  * library (Node with `@types/node`, Workers with `@cloudflare/workers-types`).
  */
 export interface ListenerOptions {
+  /** As the DOM's: a listener added with it is removed only with it. */
   capture?: boolean;
+  /** Remove the listener after its first call. */
   once?: boolean;
+  /** The listener does not call `preventDefault()`. */
   passive?: boolean;
+  /** Remove the listener when this aborts. */
   signal?: AbortSignal;
 }
 
 /** A listener for any event type: a function or an object with `handleEvent`. */
-export type Listener = ((event: Event) => unknown) | { handleEvent(event: Event): unknown };
+export type Listener =
+  | ((event: Event) => unknown)
+  | {
+      /** Called with each event. */
+      handleEvent(event: Event): unknown;
+    };
 
 /** Keeps one session logged in and hands out valid access tokens. */
 export class TokenKeeper extends EventTarget {
+  /** Checks the options (`AUTH_CONFIG` names the one at fault); the keeper starts logged out, see `restore()`. */
   constructor(options: TokenKeeperOptions);
   /** Loads a stored session; resolves to whether one is active. */
   restore(): Promise<boolean>;
@@ -435,23 +595,37 @@ export class TokenKeeper extends EventTarget {
    * keeper is then logged in) and rejects when they denied them, the codes
    * expired or `signal` aborted.
    */
-  startDeviceLogin(options?: { scope?: string; signal?: AbortSignal }): Promise<DeviceCodes & { complete: Promise<void> }>;
+  startDeviceLogin(options?: {
+    /** Default: the profile's `scope`. */
+    scope?: string;
+    /** Stops polling when it aborts; `complete` then rejects with `signal.reason`. */
+    signal?: AbortSignal;
+  }): Promise<
+    DeviceCodes & {
+      /** Resolves once the user approved the codes and the keeper is logged in. */
+      complete: Promise<void>;
+    }
+  >;
   /** A token exchange (RFC 8693) answered once; the session is untouched. */
   exchangeToken(params: TokenExchangeParams): Promise<ExchangedToken>;
   /** Stops timers and listeners. */
   close(): void;
 
+  /** Calls `listener` with each event of `type`, typed by {@link TokenKeeperEventMap}. */
   addEventListener<K extends keyof TokenKeeperEventMap>(
     type: K,
     listener: (this: TokenKeeper, ev: TokenKeeperEventMap[K]) => unknown,
     options?: boolean | ListenerOptions,
   ): void;
+  /** Calls `listener` with each event of `type`. */
   addEventListener(type: string, listener: Listener | null, options?: boolean | ListenerOptions): void;
+  /** Removes a listener that `addEventListener` added. */
   removeEventListener<K extends keyof TokenKeeperEventMap>(
     type: K,
     listener: (this: TokenKeeper, ev: TokenKeeperEventMap[K]) => unknown,
     options?: boolean | Pick<ListenerOptions, 'capture'>,
   ): void;
+  /** Removes a listener that `addEventListener` added. */
   removeEventListener(type: string, listener: Listener | null, options?: boolean | Pick<ListenerOptions, 'capture'>): void;
 }
 
@@ -493,7 +667,13 @@ export interface RedirectResult {
 
 /** Options of `TokenKeeper.discover`: an oauth2 profile with an `issuer`; discovered endpoints fill what is unset. */
 export type DiscoveryOptions = Omit<TokenKeeperOptions, 'profile'> & {
-  profile: Omit<OAuth2Profile, 'tokenUrl' | 'issuer'> & { issuer: string; tokenUrl?: string };
+  /** An oauth2 profile whose `issuer` is required and whose endpoints may be left out. */
+  profile: Omit<OAuth2Profile, 'tokenUrl' | 'issuer'> & {
+    /** The issuer identifier; its discovery document is at `${issuer}/.well-known/openid-configuration`. */
+    issuer: string;
+    /** Default: the metadata's `token_endpoint`. */
+    tokenUrl?: string;
+  };
 };
 
 /** Error codes of the redirect login and discovery. */

@@ -7,6 +7,7 @@
 //! | `test`  | setup, then every check and test suite, with one summary line       |
 //! | `demo`  | builds the package and serves the demo page (`www/`)                |
 //! | `bench` | measures it beside its npm peers → `docs/bench.md` and `.svg`       |
+//! | `docs`  | builds the package, its API reference from the types → `docs/api/`  |
 //! | `fuzz`  | the libFuzzer targets of `fuzz/`, with executions and crashes       |
 //!
 //! The xtask uses the standard library only: child processes do the work,
@@ -18,6 +19,7 @@ mod checkout;
 mod cmd;
 mod demo;
 mod devserver;
+mod docs;
 mod fuzz;
 mod repro;
 mod setup;
@@ -85,6 +87,7 @@ tasks:
   test    setup, then fmt, clippy, host tests, wasm tests (Node + Chromium), package tests
   demo    build the package, serve the demo page (www/) with the devserver [--port N]
   bench   build, then measure tokenkeeper and its npm peers; writes docs/bench.md and docs/bench.svg
+  docs    build, then the API reference from the package's types (TypeDoc, no warnings); writes docs/api/
   fuzz    run the libFuzzer targets of fuzz/: [--seconds N | --runs N] [TARGET…] (nightly + cargo-fuzz)
 
 environment:
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
         "fuzz" => fuzz::run(&paths, &std::env::args().skip(2).collect::<Vec<_>>()),
         "demo" => demo::run(&paths, &std::env::args().skip(2).collect::<Vec<_>>()),
         "bench" => bench::run(&paths),
+        "docs" => docs::run(&paths),
         "" | "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(())

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use crate::devserver::{self, Devserver};
 use crate::toolchain::{Toolchain, WASM_TARGET};
-use crate::{Paths, Result, build, cmd, fuzz, repro, setup};
+use crate::{Paths, Result, build, cmd, docs, fuzz, repro, setup};
 
 /// Where wasm-pack and the wasm-bindgen test runner find chromedriver (from
 /// `chromium-driver`).
@@ -159,6 +159,12 @@ fn suites() -> Vec<Suite> {
         Suite {
             name: "package build",
             run: |c| Outcome::check(build::run(c.paths).map(|_| ())),
+        },
+        Suite {
+            // TypeDoc over the package just built, with no warning, and
+            // the Markdown it writes equal to docs/api/ (docs.rs).
+            name: "API reference (docs/api)",
+            run: |c| Outcome::checks(docs::check(c.paths)),
         },
         Suite {
             // Two copies of the work tree, built by `cargo xtask build` in
