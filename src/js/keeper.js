@@ -464,6 +464,10 @@ export class TokenKeeper extends EventTarget {
   /** Stops timers and lifecycle listeners; the keeper is unusable after. */
   close() {
     this.#forget();
+    // A device login still polling stops before its next poll, and its
+    // `complete` rejects: it would otherwise poll on, and keep a Node
+    // process alive, until its codes expire.
+    this.#core.deviceCancel();
     this.#core.close();
   }
 }
