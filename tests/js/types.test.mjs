@@ -2,17 +2,23 @@
 // condition, and of the `tokenkeeper/workers` and `tokenkeeper/init`
 // subpaths with bundler and nodenext resolution and no custom conditions,
 // with TypeScript, the way an app would see it: strict mode, the package's
-// own .d.ts files checked too (no skipLibCheck).
+// own .d.ts files checked too (no skipLibCheck). The framework subpaths
+// (`tokenkeeper/react`, `/vue`, `/svelte`) are checked against the types of
+// React (@types/react), Vue and Svelte that the toolchain matrix pins
+// (tests/toolchains, installed by `cargo xtask setup`; TOOLCHAINS_DIR
+// overrides where).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const tsc = join(root, 'node_modules/.bin/tsc');
+const pkg = join(root, 'pkg');
+const tools = resolve(process.env.TOOLCHAINS_DIR ?? join(process.env.CARGO_TARGET_DIR ?? join(root, 'target'), 'xtask', 'toolchains'));
 
 const consumer = `
 import { TokenKeeper, TokenKeeperError, version, type ExpirySource, type TokenKeeperState } from 'tokenkeeper';
@@ -98,6 +104,82 @@ export const gone = (e: unknown): boolean => e instanceof TokenKeeperError && e.
 export const bad: WorkerKeeperOptions = { ...options, storage: 'local' };
 `;
 
+// `tokenkeeper/react`: the provider and hooks in a TSX component.
+const reactConsumer = `
+import { useState, type ReactElement } from 'react';
+import { KeeperProvider, useAccessToken, useKeeper, useSession, type AnyKeeper, type KeeperProviderProps } from 'tokenkeeper/react';
+import { TokenKeeper, type RedirectResult, type TokenKeeperState } from 'tokenkeeper';
+import { WorkerKeeper } from 'tokenkeeper/worker';
+
+function Status(): ReactElement {
+  const session: TokenKeeperState = useSession();
+  const token: string | null = useAccessToken();
+  const keeper: AnyKeeper | null = useKeeper();
+  const expires: number | null = session.expiresAt;
+  return <p data-keeper={keeper ? 'yes' : 'no'}>{session.status} {expires} {token?.length}</p>;
+}
+export function App({ keeper }: { keeper: TokenKeeper | WorkerKeeper | null }): ReactElement {
+  const [claims, setClaims] = useState<RedirectResult['idTokenClaims']>(null);
+  return (
+    <KeeperProvider keeper={keeper} onRedirect={(r) => setClaims(r.idTokenClaims)} onError={(e: unknown) => console.error(e)}>
+      <Status />
+      {claims ? <pre>{JSON.stringify(claims)}</pre> : null}
+    </KeeperProvider>
+  );
+}
+export const props: KeeperProviderProps = { keeper: null, children: 'text' };
+// @ts-expect-error: the keeper is a TokenKeeper or a WorkerKeeper
+export const wrong = <KeeperProvider keeper="not a keeper" />;
+`;
+
+// `tokenkeeper/vue`: provideKeeper and the refs in a component's setup.
+const vueConsumer = `
+import { defineComponent, h, type ShallowRef } from 'vue';
+import { provideKeeper, useAccessToken, useKeeper, useSession, type StartResult } from 'tokenkeeper/vue';
+import { TokenKeeper, type TokenKeeperState } from 'tokenkeeper';
+import { WorkerKeeper } from 'tokenkeeper/worker';
+declare const keeper: TokenKeeper | WorkerKeeper;
+export const App = defineComponent({
+  setup() {
+    const started: Promise<StartResult> = provideKeeper(keeper);
+    started.then((s) => {
+      const seen: Record<string, unknown> | null | boolean = s.callback ? s.result.idTokenClaims : s.result;
+      return seen;
+    });
+    const session: ShallowRef<TokenKeeperState> = useSession(keeper);
+    const token: ShallowRef<string | null> = useAccessToken();
+    const provided = useKeeper();
+    return () => h('p', [session.value.status, String(token.value?.length), provided ? 'provided' : 'none']);
+  },
+});
+// @ts-expect-error: the keeper is a TokenKeeper or a WorkerKeeper
+provideKeeper('not a keeper');
+`;
+
+// `tokenkeeper/svelte`: the readable stores and startOnce.
+const svelteConsumer = `
+import { derived, get, type Readable } from 'svelte/store';
+import { accessTokenStore, sessionStore, startOnce, type StartResult } from 'tokenkeeper/svelte';
+import { TokenKeeper, type TokenKeeperState } from 'tokenkeeper';
+import { WorkerKeeper } from 'tokenkeeper/worker';
+declare const keeper: TokenKeeper;
+declare const inWorker: WorkerKeeper;
+export const session: Readable<TokenKeeperState> = sessionStore(keeper);
+export const token: Readable<string | null> = accessTokenStore(inWorker);
+export const claims = derived(session, (s) => s.claims);
+export const status: 'loggedOut' | 'active' | 'ended' = get(session).status;
+export const started: Promise<StartResult> = startOnce(keeper);
+// @ts-expect-error: the keeper is a TokenKeeper or a WorkerKeeper
+sessionStore(null);
+`;
+
+/** The toolchain's packages a framework consumer resolves (`@types/react` for React). */
+const frameworkTypes = {
+  'tokenkeeper/react': ['@types/react'],
+  'tokenkeeper/vue': ['vue'],
+  'tokenkeeper/svelte': ['svelte'],
+};
+
 /** A Workers project without @cloudflare/workers-types: the webworker library only. */
 const workersLib = { lib: ['es2022', 'webworker'] };
 const nodenext = { module: 'nodenext', moduleResolution: 'nodenext' };
@@ -119,17 +201,45 @@ const cases = [
     { specifier, entry, source, options: nodenext, setup: 'nodenext resolution' },
     { specifier, entry, source, options: workersLib, setup: 'bundler resolution and the webworker library' },
   ]),
+  ...[
+    ['tokenkeeper/react', 'react.d.ts', reactConsumer, 'tsx'],
+    ['tokenkeeper/vue', 'vue.d.ts', vueConsumer, 'ts'],
+    ['tokenkeeper/svelte', 'svelte.d.ts', svelteConsumer, 'ts'],
+  ].flatMap(([specifier, entry, source, ext]) => {
+    const jsx = ext === 'tsx' ? { jsx: 'react-jsx' } : {};
+    return [
+      { specifier, entry, source, ext, options: jsx, setup: 'bundler resolution' },
+      { specifier, entry, source, ext, options: { ...nodenext, ...jsx }, setup: 'nodenext resolution' },
+    ];
+  }),
 ];
 
-for (const { condition, specifier, setup, entry, source = consumer, options } of cases) {
+for (const { condition, specifier, setup, entry, source = consumer, ext = 'ts', options } of cases) {
   const how = specifier ? `${specifier} resolves with ${setup}` : `types resolve through the "${condition}" condition`;
   test(`${how}${specifier || !setup ? '' : ` with ${setup}`} to ${entry}`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'tokenkeeper-types-'));
+    const frameworks = frameworkTypes[specifier];
     try {
       mkdirSync(join(dir, 'node_modules'));
-      symlinkSync(join(root, 'pkg'), join(dir, 'node_modules', 'tokenkeeper'), 'dir');
+      if (frameworks) {
+        // A copy, not a link: TypeScript resolves the package's own imports
+        // (react, vue, svelte/store) from where its files really are, here
+        // beside the framework packages linked from the toolchain.
+        mkdirSync(join(dir, 'node_modules', 'tokenkeeper'));
+        for (const f of readdirSync(pkg).filter((f) => f.endsWith('.d.ts') || f === 'package.json')) {
+          cpSync(join(pkg, f), join(dir, 'node_modules', 'tokenkeeper', f));
+        }
+        for (const name of frameworks) {
+          const installed = join(tools, 'node_modules', name);
+          assert.ok(existsSync(installed), `${installed} is missing: run \`cargo xtask setup\``);
+          mkdirSync(dirname(join(dir, 'node_modules', name)), { recursive: true });
+          symlinkSync(installed, join(dir, 'node_modules', name), 'dir');
+        }
+      } else {
+        symlinkSync(pkg, join(dir, 'node_modules', 'tokenkeeper'), 'dir');
+      }
       writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
-      writeFileSync(join(dir, 'consumer.ts'), source);
+      writeFileSync(join(dir, `consumer.${ext}`), source);
       const compilerOptions = {
         target: 'es2022',
         module: 'esnext',
@@ -140,7 +250,7 @@ for (const { condition, specifier, setup, entry, source = consumer, options } of
         noEmit: true,
         ...options,
       };
-      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: [`consumer.${ext}`] }));
       let out;
       try {
         out = execFileSync(tsc, ['-p', dir, '--listFiles'], { encoding: 'utf8' });
@@ -148,9 +258,10 @@ for (const { condition, specifier, setup, entry, source = consumer, options } of
         assert.fail(`tsc failed:\n${e.stdout}${e.stderr}`);
       }
       const files = out.split('\n').map((f) => f.trim());
+      const at = frameworks ? '/node_modules/tokenkeeper/' : '/pkg/';
       assert.ok(
-        files.some((f) => f.endsWith(`/pkg/${entry}`)),
-        `expected pkg/${entry} among:\n${files.filter((f) => f.includes('/pkg/')).join('\n')}`,
+        files.some((f) => f.endsWith(`${at}${entry}`)),
+        `expected ${at}${entry} among:\n${files.filter((f) => f.includes(at)).join('\n')}`,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

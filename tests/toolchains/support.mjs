@@ -1,9 +1,10 @@
-// Helpers of the toolchain matrix (matrix.mjs): child processes with
-// timeouts, static file servers on 127.0.0.1, output listings, and the
-// check of what an app reported.
+// Helpers of the toolchain matrix (matrix.mjs) and the framework examples
+// (frameworks.mjs): child processes with timeouts, static file servers on
+// 127.0.0.1, output listings, the check of what an app reported, and the
+// packed package installed into a run directory.
 import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { createReadStream, existsSync } from 'node:fs';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { extname, join, normalize, relative, sep } from 'node:path';
 
@@ -217,4 +218,35 @@ export function checkExercise(result) {
     throw new Error(`unexpected result: ${summary}`);
   }
   return summary;
+}
+
+/**
+ * Throws unless `tools` holds what tests/toolchains/package-lock.json pins
+ * (what `cargo xtask setup` installs there).
+ */
+export async function checkTools(here, tools) {
+  const wanted = await readFile(join(here, 'package-lock.json'), 'utf8');
+  const installed = await readFile(join(tools, 'package-lock.json'), 'utf8').catch(() => null);
+  if (installed !== wanted || !existsSync(join(tools, 'node_modules', '.package-lock.json'))) {
+    throw new Error(`${tools} does not hold the tools of tests/toolchains/package-lock.json: run \`cargo xtask setup\``);
+  }
+}
+
+/**
+ * Packs the package in `source` with `npm pack` into `dir` and installs the
+ * tarball there with npm, as an app installs a dependency (offline: it has
+ * none of its own); resolves to `{ name, size, version, files }`.
+ */
+export async function packAndInstall(source, dir) {
+  if (!existsSync(join(source, 'package.json'))) throw new Error(`${source} holds no package: run \`cargo xtask build\``);
+  const packed = await run('npm', ['pack', source, '--json', '--ignore-scripts', '--pack-destination', dir], {
+    timeoutMs: 60_000,
+  });
+  const [info] = JSON.parse(packed.stdout);
+  const manifest = { name: 'tokenkeeper-run', private: true, type: 'module', dependencies: { tokenkeeper: `file:./${info.filename}` } };
+  await writeFile(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  await run('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, timeoutMs: 60_000 });
+  const installed = JSON.parse(await readFile(join(dir, 'node_modules', 'tokenkeeper', 'package.json'), 'utf8'));
+  if (installed.version !== info.version) throw new Error(`installed tokenkeeper ${installed.version}, packed ${info.version}`);
+  return { name: info.filename, size: info.size, version: info.version, files: info.files.map((f) => f.path) };
 }

@@ -190,8 +190,33 @@ fn suites() -> Vec<Suite> {
             },
         },
         Suite {
+            // The examples/react, examples/vue and examples/svelte apps built
+            // by the matrix's Vite from the `npm pack` tarball, and driven in
+            // Chromium against the devserver: redirect login (React under
+            // StrictMode), API, refreshes seen by the component, logout.
+            name: "framework examples (tests/toolchains/frameworks.mjs)",
+            run: |c| {
+                node_tests(
+                    c,
+                    "tests/toolchains/frameworks.mjs",
+                    &[
+                        ("TOOLCHAINS_DIR", setup::toolchains_dir(c.paths).into()),
+                        ("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1".into()),
+                    ],
+                )
+            },
+        },
+        Suite {
+            // The framework subpaths' types are checked against the
+            // toolchain's React, Vue and Svelte (types.test.mjs).
             name: "package in Node (tests/js)",
-            run: |c| node_tests(c, "tests/js/", &[]),
+            run: |c| {
+                node_tests(
+                    c,
+                    "tests/js/",
+                    &[("TOOLCHAINS_DIR", setup::toolchains_dir(c.paths).into())],
+                )
+            },
         },
         Suite {
             // Playwright drives Debian's /usr/bin/chromium; screenshots go
