@@ -1,7 +1,7 @@
 // `tokenkeeper/react`: a provider, and hooks over useSyncExternalStore. The
 // app makes the keeper in the browser (so a server render loads no
 // WebAssembly) and hands it to <KeeperProvider keeper={…}>.
-import { createContext, createElement, useCallback, useContext, useEffect, useSyncExternalStore } from 'react';
+import { createContext, createElement, useCallback, useContext, useEffect, useRef, useSyncExternalStore } from 'react';
 import { LOGGED_OUT, startOnce, stateStore, tokenStore } from './session.js';
 
 const KeeperContext = createContext(null);
@@ -16,12 +16,15 @@ const tokenStores = new WeakMap();
  * and `onError(error)` report how that went.
  */
 export function KeeperProvider({ keeper = null, onRedirect, onError, children }) {
+  // The latest callbacks, not the first render's.
+  const callbacks = useRef({ onRedirect, onError });
+  callbacks.current = { onRedirect, onError };
   useEffect(() => {
     if (!keeper) return undefined;
     let live = true;
     startOnce(keeper).then(
-      ({ callback, result }) => live && callback && onRedirect?.(result),
-      (error) => live && onError?.(error),
+      ({ callback, result }) => live && callback && callbacks.current.onRedirect?.(result),
+      (error) => live && callbacks.current.onError?.(error),
     );
     return () => {
       live = false;

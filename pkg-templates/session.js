@@ -82,8 +82,11 @@ export function startOnce(keeper) {
 export function tokenStore(keeper) {
   const state = stateStore(keeper);
   let token = null;
+  /** Counts state changes: an answer to an older one is dropped. */
+  let generation = 0;
   const listeners = new Set();
   const update = (s) => {
+    const asked = ++generation;
     if (s.status !== 'active') {
       if (token !== null) {
         token = null;
@@ -93,7 +96,8 @@ export function tokenStore(keeper) {
     }
     keeper.accessToken().then(
       (t) => {
-        if (t === token) return;
+        // A logout (or another change) came while this was asked.
+        if (asked !== generation || t === token) return;
         token = t;
         for (const l of [...listeners]) l(token);
       },
