@@ -19,11 +19,7 @@
 // the WebAssembly module is instantiated by `initialize()` before the first
 // keeper is made.
 import { TokenKeeper, initialize } from './init.js';
-
-const EVENTS = [
-  'login', 'loginfailed', 'refreshing', 'refreshed', 'refreshfailed', 'sessionended',
-  'restored', 'logout', 'revoked', 'revocationfailed', 'storageerror',
-];
+import { EVENTS } from './session.js';
 
 /** Keepers by their options (as JSON): tabs with the same options share one. */
 const keepers = new Map();

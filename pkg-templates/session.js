@@ -4,7 +4,7 @@
 // is made by the app, in the browser.
 
 /** The events after which a keeper's state may have changed. */
-const EVENTS = [
+export const EVENTS = [
   'login', 'loginfailed', 'refreshing', 'refreshed', 'refreshfailed', 'sessionended',
   'restored', 'logout', 'revoked', 'revocationfailed', 'storageerror',
 ];

@@ -3,6 +3,8 @@
 // methods and events over a MessagePort. This module loads no WebAssembly:
 // the worker does, unless the in-page fallback is chosen.
 
+import { LOGGED_OUT } from './session.js';
+
 /** An Error with a stable `code`, as TokenKeeper's; never carries a token or secret. */
 export class TokenKeeperError extends Error {
   constructor(message, { code, status, error, error_description, transient = false, retryIn, cause } = {}) {
@@ -22,11 +24,6 @@ function revive(e) {
   if (!e || typeof e.code !== 'string') return Object.assign(new Error(e?.message ?? 'worker error'), { name: e?.name });
   return new TokenKeeperError(e.message, e);
 }
-
-const LOGGED_OUT = Object.freeze({
-  status: 'loggedOut', endedReason: null, busy: false, expiresAt: null,
-  refreshExpiresAt: null, refreshAt: null, scope: null, claims: null,
-});
 
 /** Freezes a JSON value and everything in it. */
 function deepFreeze(value) {

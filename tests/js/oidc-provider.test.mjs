@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 import { loadPackage } from './support/devserver.mjs';
+import { authorize } from './support/oidc-provider.mjs';
 
 const { TokenKeeper } = await loadPackage();
 
@@ -182,47 +183,6 @@ async function shortLivedProvider(t) {
     await closed;
   });
   return { issuer: base, redirectUri, provider, counts };
-}
-
-/**
- * Follows an authorization request through oidc-provider's development
- * interactions (sign-in with any login, then consent), as a browser would,
- * and returns the callback URL with the code.
- */
-async function authorize(url, redirectUri) {
-  const jar = new Map();
-  const send = async (target, init = {}) => {
-    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(target, { ...init, redirect: 'manual', headers: { ...init.headers, cookie } });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const eq = pair.indexOf('=');
-      jar.set(pair.slice(0, eq).trim(), pair.slice(eq + 1));
-    }
-    return { res, text: await res.text() };
-  };
-  let at = url;
-  for (let step = 0; step < 12; step += 1) {
-    if (at.startsWith(`${redirectUri}?`)) return at;
-    const { res, text } = await send(at);
-    const location = res.headers.get('location');
-    if (location) {
-      at = new URL(location, at).href;
-      continue;
-    }
-    assert.equal(res.status, 200, `an interaction page at ${new URL(at).pathname}`);
-    const prompt = text.match(/name="prompt" value="(\w+)"/)?.[1];
-    const action = text.match(/<form[^>]* action="([^"]+)"/)?.[1];
-    assert.ok(prompt && action, 'the page has the interaction form');
-    const posted = await send(new URL(action, at).href, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ prompt, login: 'alice', password: 'any' }),
-    });
-    assert.ok(posted.res.headers.get('location'), `the ${prompt} form redirects`);
-    at = new URL(posted.res.headers.get('location'), at).href;
-  }
-  throw new Error('no callback after 12 steps');
 }
 
 /**
